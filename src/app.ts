@@ -1,0 +1,121 @@
+// buildApp: the HTTP application, used by `kith serve` and by the tests alike.
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyRequest, type RouteOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { ErrorBodySchema, ErrorItemSchema, KithError } from './platform/errors.ts';
+import { createAuthorizeHook } from './platform/http/authorize.ts';
+import { createErrorHandler } from './platform/http/error-handler.ts';
+import type { KithApp } from './platform/http/types.ts';
+import type { RoutePermission } from './platform/auth/policies.ts';
+import type { Services } from './services.ts';
+import { authRoutes } from './platform/auth/auth.routes.ts';
+import { healthRoutes } from './modules/health/health.routes.ts';
+import { tenantsRoutes } from './modules/tenants/tenants.routes.ts';
+import { openApiOptions, describePermission } from './platform/http/openapi.ts';
+
+export interface RouteInfo {
+  method: string;
+  url: string;
+  permission: RoutePermission;
+  documented: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, with the permission it declares (read by the route-walking tests). */
+    kithRoutes: RouteInfo[];
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A caller's X-Request-Id when it is sane, else a new one. */
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export async function buildApp(services: Services): Promise<KithApp> {
+  const { config, clock } = services;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+    },
+    genReqId: requestId,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('ctx', null as unknown as FastifyRequest['ctx']);
+  app.decorate('kithRoutes', [] as RouteInfo[]);
+  app.addSchema(ErrorItemSchema);
+  app.addSchema(ErrorBodySchema);
+
+  app.addHook('onRoute', (route: RouteOptions) => registerRoute(app, route));
+  app.addHook('onRequest', createAuthorizeHook(services.authenticator));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (!request.url.startsWith('/docs')) reply.header('cache-control', 'no-store');
+  });
+  app.setErrorHandler(createErrorHandler(clock));
+  app.setNotFoundHandler((request) => {
+    throw new KithError('ROUTE_NOT_FOUND', {
+      message: `No route ${request.method} ${request.url.split('?', 1)[0]}`,
+    });
+  });
+  // Only JSON is accepted; anything else is a 415.
+  app.removeContentTypeParser('text/plain');
+
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+      exposedHeaders: ['x-request-id', 'etag', 'retry-after'],
+    });
+  }
+  await app.register(swagger, openApiOptions());
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { services });
+  await app.register(authRoutes, { services });
+  await app.register(tenantsRoutes, { services });
+  app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+  return app;
+}
+
+/**
+ * Checks and records each route as it is added: a route without a declared permission stops start-up, and every
+ * documented route gets the shared error responses and its security requirement in the OpenAPI document.
+ */
+function registerRoute(app: KithApp, route: RouteOptions): void {
+  const isDocsPage = route.url === '/docs' || route.url.startsWith('/docs/');
+  if (isDocsPage) route.config = { ...route.config, permission: 'public' };
+  const permission = route.config?.permission;
+  if (permission === undefined) {
+    throw new Error(`Route ${String(route.method)} ${route.url} declares no permission`);
+  }
+  const schema = (route.schema ??= {}) as Record<string, unknown> & { hide?: boolean };
+  const documented = schema.hide !== true && !isDocsPage;
+  if (documented) {
+    const response = (schema.response ??= {}) as Record<string, unknown>;
+    response['4xx'] ??= { $ref: 'KithError#' };
+    response['5xx'] ??= { $ref: 'KithError#' };
+    schema.description = [schema.description, describePermission(permission)].filter(Boolean).join('\n\n');
+    if (permission !== 'public') schema.security = [{ bearerAuth: [] }];
+  }
+  for (const method of [route.method].flat()) {
+    app.kithRoutes.push({ method, url: route.url, permission, documented });
+  }
+}

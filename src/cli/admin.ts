@@ -1,0 +1,161 @@
+// `kith admin …`: operator commands on the same database settings as `serve`; safe while a server runs (SQLite
+// waits on its busy timeout, PostgreSQL is shared). With --json they print machine-readable JSON only.
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import type { Config } from '../config.ts';
+import { openDatabase } from '../db/database.ts';
+import { migrate } from '../db/migrate.ts';
+import { parsePolicy, isBuiltInPolicy } from '../platform/auth/policies.ts';
+import { createRateLimits } from '../platform/rate-limit.ts';
+import { createServices, type Services } from '../services.ts';
+
+type Print = (human: string, json: unknown) => void;
+
+async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
+  const database = openDatabase(config);
+  // The CLI never issues tokens, so it needs no shared limiter (and must not hold a Redis connection open).
+  const rateLimits = createRateLimits(undefined);
+  try {
+    await migrate(database);
+    return await work(await createServices({ config, database, rateLimits }));
+  } finally {
+    await rateLimits.close();
+    await database.close();
+  }
+}
+
+function printer(json: boolean | undefined): Print {
+  return (human, value) => process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+}
+
+/** `--policy` takes a built-in name, a custom policy's name, or a JSON file that defines (or updates) one. */
+async function resolvePolicy(services: Services, tenant: string, policy: string): Promise<string> {
+  if (isBuiltInPolicy(policy) || !/\.json$/i.test(policy)) return policy;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(policy, 'utf8'));
+  } catch (error) {
+    throw new Error(`Cannot read policy file ${policy}: ${(error as Error).message}`);
+  }
+  const definition = parsePolicy(parsed);
+  await services.clients.savePolicy(tenant, definition);
+  return definition.name;
+}
+
+export function registerAdminCommands(program: Command, loadConfig: () => Config): void {
+  const admin = program.command('admin').description('Manage tenants, instances and API clients');
+  const json = ['--json', 'print only machine-readable JSON'] as const;
+
+  const tenant = admin.command('tenant').description('Tenants (organisations)');
+  tenant
+    .command('create <name>')
+    .option(...json)
+    .description('Create a tenant')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const created = await withServices(loadConfig(), (s) => s.tenants.createTenant(name));
+      printer(opts.json)(`Created tenant ${created.name}`, {
+        name: created.name,
+        createdAt: created.createdAt,
+      });
+    });
+
+  const instance = admin.command('instance').description('Instances (isolated data spaces of a tenant)');
+  instance
+    .command('create <tenant> <name>')
+    .option(...json)
+    .description('Create an instance in a tenant')
+    .action(async (tenantName: string, name: string, opts: { json?: boolean }) => {
+      const created = await withServices(loadConfig(), (s) => s.tenants.createInstance(tenantName, name));
+      printer(opts.json)(`Created instance ${tenantName}/${created.name}`, {
+        tenant: tenantName,
+        name: created.name,
+        createdAt: created.createdAt,
+      });
+    });
+
+  const client = admin.command('client').description('API clients');
+  client
+    .command('create <tenant>')
+    .requiredOption(
+      '--instances <names>',
+      'comma-separated instances the client may use (the first is its default)',
+    )
+    .option(
+      '--policy <policy>',
+      'full-access, read-only, a custom policy name, or a policy JSON file',
+      'full-access',
+    )
+    .option('--name <name>', 'display name')
+    .option(...json)
+    .description('Create an API client; prints its secret once')
+    .action(
+      async (
+        tenantName: string,
+        opts: { instances: string; policy: string; name?: string; json?: boolean },
+      ) => {
+        const created = await withServices(loadConfig(), async (s) =>
+          s.clients.create({
+            tenant: tenantName,
+            name: opts.name,
+            instances: opts.instances
+              .split(',')
+              .map((i) => i.trim())
+              .filter(Boolean),
+            policy: await resolvePolicy(s, tenantName, opts.policy),
+          }),
+        );
+        printer(opts.json)(
+          [
+            `Created API client ${created.apiClient} in ${created.tenant}`,
+            `  instances: ${created.instances.join(', ')}`,
+            `  policy:    ${created.policy}`,
+            `  secret:    ${created.secret}   (shown only now)`,
+          ].join('\n'),
+          {
+            apiClient: created.apiClient,
+            secret: created.secret,
+            tenant: created.tenant,
+            instances: created.instances,
+          },
+        );
+      },
+    );
+
+  client
+    .command('list <tenant>')
+    .option(...json)
+    .description("List a tenant's API clients")
+    .action(async (tenantName: string, opts: { json?: boolean }) => {
+      const clients = await withServices(loadConfig(), (s) => s.clients.list(tenantName));
+      const lines = clients.map(
+        (c) =>
+          `${c.apiClient}  ${c.enabled ? 'enabled ' : 'disabled'}  ${c.policy}  [${c.instances.join(', ')}]  ${c.name}`,
+      );
+      printer(opts.json)(lines.join('\n') || '(no API clients)', clients);
+    });
+
+  for (const [command, enabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    client
+      .command(`${command} <tenant> <apiClient>`)
+      .option(...json)
+      .description(
+        `${command === 'disable' ? 'Disable' : 'Re-enable'} an API client (its tokens follow within seconds)`,
+      )
+      .action(async (tenantName: string, key: string, opts: { json?: boolean }) => {
+        await withServices(loadConfig(), (s) => s.clients.setEnabled(tenantName, key, enabled));
+        printer(opts.json)(`${enabled ? 'Enabled' : 'Disabled'} ${key}`, { apiClient: key, enabled });
+      });
+  }
+
+  client
+    .command('rotate-secret <tenant> <apiClient>')
+    .option(...json)
+    .description('Issue a new secret; tokens issued under the old one stop working')
+    .action(async (tenantName: string, key: string, opts: { json?: boolean }) => {
+      const secret = await withServices(loadConfig(), (s) => s.clients.rotateSecret(tenantName, key));
+      printer(opts.json)(`New secret for ${key}: ${secret}   (shown only now)`, { apiClient: key, secret });
+    });
+}

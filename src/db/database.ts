@@ -1,0 +1,69 @@
+// Opens the configured engine: SQLite (embedded default) or PostgreSQL (KITH_DATABASE_URL). Everything above this
+// module sees one Kysely<DB>; the few places where the engines differ ask `engine`.
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Config } from '../config.ts';
+import type { DB } from './schema.ts';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<DB>;
+  engine: Engine;
+  /** A description safe to print: the file path or the URL without its password. */
+  location: string;
+  /** Booleans as the engine stores them (better-sqlite3 cannot bind JS booleans). */
+  bool(value: boolean): boolean | number;
+  close(): Promise<void>;
+}
+
+// pg would parse int8 (count(*)) as a string; counts here stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export function openDatabase(config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir'>): Database {
+  return config.databaseUrl
+    ? openPostgres(config.databaseUrl, config.databasePoolSize)
+    : openSqlite(config.dataDir);
+}
+
+function openSqlite(dataDir: string): Database {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'kith.db');
+  const connection = new SQLite(file);
+  connection.pragma('journal_mode = WAL');
+  // Admin commands write while a server runs: wait for the lock instead of failing with SQLITE_BUSY.
+  connection.pragma('busy_timeout = 5000');
+  connection.pragma('foreign_keys = ON');
+  connection.pragma('synchronous = NORMAL');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection }) });
+  return {
+    db,
+    engine: 'sqlite',
+    location: file,
+    bool: (value) => (value ? 1 : 0),
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const safe = new URL(url);
+  safe.password = safe.password ? '***' : '';
+  return {
+    db,
+    engine: 'postgres',
+    location: safe.toString(),
+    bool: (value) => value,
+    close: () => db.destroy(),
+  };
+}
+
+export async function ping(database: Database): Promise<void> {
+  await sql`select 1`.execute(database.db);
+}

@@ -1,0 +1,39 @@
+// SQL for tenants and instances. These are the roots of scope, so they are looked up by name, not by scope.
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.ts';
+import type { InstanceScope } from '../../platform/http/context.ts';
+
+export function findTenantByName(db: Kysely<DB>, name: string) {
+  return db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+export function countTenants(db: Kysely<DB>) {
+  return db
+    .selectFrom('tenants')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertTenant(db: Kysely<DB>, row: { id: string; name: string; created_at: string }) {
+  await db.insertInto('tenants').values(row).execute();
+}
+
+export async function insertInstance(
+  db: Kysely<DB>,
+  row: { id: string; tenant_id: string; name: string; created_at: string },
+) {
+  await db.insertInto('instances').values(row).execute();
+}
+
+export function listInstances(db: Kysely<DB>, tenantId: string) {
+  return db.selectFrom('instances').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
+}
+
+export function findInstance(db: Kysely<DB>, scope: InstanceScope) {
+  return db
+    .selectFrom('instances')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', scope.instanceId)
+    .executeTakeFirst();
+}

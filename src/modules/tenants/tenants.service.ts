@@ -1,0 +1,129 @@
+// Tenants (organisations) and their instances (isolated data spaces such as `live` and `sandbox`).
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../../db/database.ts';
+import { toIso } from '../../db/values.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { KithError } from '../../platform/errors.ts';
+import { isUniqueViolation } from '../../db/errors.ts';
+import type { InstanceScope } from '../../platform/http/context.ts';
+import * as repo from './tenants.repository.ts';
+
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+// First path segments Kith itself uses (or reserves for the compatibility faces): no tenant may take them, or
+// its routes would be shadowed.
+const RESERVED_TENANT_NAMES = new Set([
+  'admin',
+  'api',
+  'auth',
+  'contacts',
+  'docs',
+  'events',
+  'health',
+  'kith',
+  'openapi',
+  'openapi.json',
+  'ready',
+  'static',
+  'v1',
+]);
+// `admin` is the tenant-scoped admin prefix (/{tenant}/admin/…).
+const RESERVED_INSTANCE_NAMES = new Set(['admin']);
+
+export interface Tenant {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Instance {
+  id: string;
+  tenantId: string;
+  name: string;
+  createdAt: string;
+}
+
+function toInstance(row: {
+  id: string;
+  tenant_id: string;
+  name: string;
+  created_at: Date | string;
+}): Instance {
+  return { id: row.id, tenantId: row.tenant_id, name: row.name, createdAt: toIso(row.created_at) };
+}
+
+function checkName(kind: 'tenant' | 'instance', name: string, reserved: Set<string>): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new KithError('VALIDATION_ERROR', {
+      message: `A ${kind} name must match ${NAME_PATTERN.source}`,
+      details: { fields: [{ field: 'name', message: `must match ${NAME_PATTERN.source}` }] },
+    });
+  }
+  if (reserved.has(name)) {
+    throw new KithError('VALIDATION_ERROR', {
+      message: `"${name}" is reserved and cannot name a ${kind}`,
+      details: { fields: [{ field: 'name', message: 'is reserved' }] },
+    });
+  }
+}
+
+export class TenantsService {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  async createTenant(name: string): Promise<Tenant> {
+    checkName('tenant', name, RESERVED_TENANT_NAMES);
+    const tenant = { id: randomUUID(), name, created_at: this.clock.now().toISOString() };
+    try {
+      await repo.insertTenant(this.database.db, tenant);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new KithError('CONFLICT', { message: `Tenant "${name}" already exists`, details: { name } });
+      }
+      throw error;
+    }
+    return { id: tenant.id, name, createdAt: tenant.created_at };
+  }
+
+  async getTenant(name: string): Promise<Tenant> {
+    const row = await repo.findTenantByName(this.database.db, name);
+    if (!row)
+      throw new KithError('NOT_FOUND', { message: `Tenant "${name}" does not exist`, details: { name } });
+    return { id: row.id, name: row.name, createdAt: toIso(row.created_at) };
+  }
+
+  async countTenants(): Promise<number> {
+    return Number((await repo.countTenants(this.database.db)).n);
+  }
+
+  async createInstance(tenantName: string, name: string): Promise<Instance> {
+    checkName('instance', name, RESERVED_INSTANCE_NAMES);
+    const tenant = await this.getTenant(tenantName);
+    const row = { id: randomUUID(), tenant_id: tenant.id, name, created_at: this.clock.now().toISOString() };
+    try {
+      await repo.insertInstance(this.database.db, row);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new KithError('CONFLICT', {
+          message: `Instance "${name}" already exists in tenant "${tenantName}"`,
+          details: { tenant: tenantName, name },
+        });
+      }
+      throw error;
+    }
+    return { id: row.id, tenantId: tenant.id, name, createdAt: row.created_at };
+  }
+
+  async getInstance(scope: InstanceScope): Promise<Instance> {
+    const row = await repo.findInstance(this.database.db, scope);
+    if (!row) throw new KithError('NOT_FOUND', { message: `Instance "${scope.instance}" does not exist` });
+    return toInstance(row);
+  }
+
+  async listInstances(tenantId: string): Promise<Instance[]> {
+    const rows = await repo.listInstances(this.database.db, tenantId);
+    return rows.map(toInstance);
+  }
+}

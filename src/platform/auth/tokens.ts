@@ -1,0 +1,71 @@
+// Bearer tokens: HS256 JWTs signed with a key shared by every node (from KITH_JWT_SECRET, or generated once and
+// kept in the database). A signature check costs far more than a cheap request, so each token is verified once
+// and its claims kept in an LRU keyed by the exact token string; expiry is checked against Kith's clock on every
+// request.
+import { randomBytes } from 'node:crypto';
+import { createSigner, createVerifier } from 'fast-jwt';
+import { LRUCache } from 'lru-cache';
+import type { Database } from '../../db/database.ts';
+import type { Clock } from '../clock.ts';
+
+export interface TokenClaims {
+  /** API client id. */
+  sub: string;
+  /** Secret version the token was issued under; a rotation makes older tokens invalid. */
+  sv: number;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+const SIGNING_KEY_SETTING = 'jwt_signing_key';
+
+/** The configured key, else the one in the database, else a new one stored there (first writer wins). */
+export async function loadSigningKey(database: Database, configured: string | undefined): Promise<string> {
+  if (configured) return configured;
+  await database.db
+    .insertInto('kith_settings')
+    .values({ key: SIGNING_KEY_SETTING, value: randomBytes(48).toString('base64url') })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+  const row = await database.db
+    .selectFrom('kith_settings')
+    .select('value')
+    .where('key', '=', SIGNING_KEY_SETTING)
+    .executeTakeFirstOrThrow();
+  return row.value;
+}
+
+export interface TokenCodec {
+  issue(clientId: string, secretVersion: number): { token: string; expiresAt: Date };
+  /** Returns the claims of a well-formed, correctly signed token (expired or not), else undefined. */
+  verify(token: string): TokenClaims | undefined;
+}
+
+export function createTokenCodec(signingKey: string, ttlSeconds: number, clock: Clock): TokenCodec {
+  const sign = createSigner({ key: signingKey, algorithm: 'HS256', noTimestamp: true });
+  const verifier = createVerifier({ key: signingKey, algorithms: ['HS256'], ignoreExpiration: true });
+  // Keyed by the whole token, so two tokens can never share an entry. Entries leave once their token expires.
+  const verified = new LRUCache<string, TokenClaims>({ max: 50_000, ttl: ttlSeconds * 1000 });
+  return {
+    issue(clientId, secretVersion) {
+      const exp = Math.floor(clock.now().getTime() / 1000) + ttlSeconds;
+      const token = sign({ sub: clientId, sv: secretVersion, exp });
+      return { token, expiresAt: new Date(exp * 1000) };
+    },
+    verify(token) {
+      const cached = verified.get(token);
+      if (cached) return cached;
+      let claims: Partial<TokenClaims>;
+      try {
+        claims = verifier(token) as Partial<TokenClaims>;
+      } catch {
+        return undefined;
+      }
+      if (typeof claims.sub !== 'string' || typeof claims.sv !== 'number' || typeof claims.exp !== 'number') {
+        return undefined;
+      }
+      verified.set(token, claims as TokenClaims);
+      return claims as TokenClaims;
+    },
+  };
+}

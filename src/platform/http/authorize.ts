@@ -1,0 +1,43 @@
+// The one place where access is decided. Runs before the body is read: the route's declared permission, the
+// token, the tenant in the path, the instance in the path (must be granted to the client), then the policy.
+import type { FastifyRequest } from 'fastify';
+import type { Authenticator, Principal } from '../auth/authenticator.ts';
+import { KithError } from '../errors.ts';
+
+export function createAuthorizeHook(authenticator: Authenticator) {
+  return async function authorize(request: FastifyRequest): Promise<void> {
+    request.ctx = { requestId: request.id, log: request.log, principal: undefined, scope: undefined };
+    const permission = request.routeOptions.config.permission;
+    if (permission === undefined || permission === 'public') return;
+
+    const principal = await authenticator.authenticate(request.headers.authorization);
+    request.ctx.principal = principal;
+    const { tenant, instance } = request.params as { tenant?: string; instance?: string };
+    if (tenant !== undefined && tenant !== principal.tenantName) throw denied(principal, request);
+    if (instance !== undefined) {
+      const instanceId = principal.instances.get(instance);
+      if (instanceId === undefined) throw denied(principal, request);
+      request.ctx.scope = {
+        tenantId: principal.tenantId,
+        tenant: principal.tenantName,
+        instanceId,
+        instance,
+      };
+    }
+    if (permission !== 'authenticated' && !principal.permissions.has(permission))
+      throw denied(principal, request);
+  };
+}
+
+/** Welkin's 403, with the details its real server sends. */
+function denied(principal: Principal, request: FastifyRequest): KithError {
+  return new KithError('ACCESS_FOR_API_CLIENT_RESTRICTED', {
+    details: {
+      clientId: principal.clientKey,
+      clientName: principal.clientName,
+      clientType: 'API_CLIENT',
+      organizationName: principal.tenantName,
+      requestURI: request.url.split('?', 1)[0],
+    },
+  });
+}

@@ -1,0 +1,42 @@
+// The request context, built once per request by the authorization hook: request id, logger, the calling client
+// and, on instance routes, the instance scope every repository call takes first.
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/authenticator.ts';
+import type { RoutePermission } from '../auth/policies.ts';
+import { KithError } from '../errors.ts';
+
+/** The instance a request works in. Every repository function takes this first. */
+export interface InstanceScope {
+  tenantId: string;
+  tenant: string;
+  instanceId: string;
+  instance: string;
+}
+
+export interface RequestContext {
+  requestId: string;
+  log: FastifyBaseLogger;
+  principal: Principal | undefined;
+  scope: InstanceScope | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+  interface FastifyContextConfig {
+    permission?: RoutePermission;
+  }
+}
+
+/** The principal of an authenticated route (the hook guarantees one; its absence is a programming error). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.ctx.principal) throw new KithError('INTERNAL_ERROR');
+  return request.ctx.principal;
+}
+
+/** The scope of an instance route (`/:tenant/:instance/…`). */
+export function scopeOf(request: FastifyRequest): InstanceScope {
+  if (!request.ctx.scope) throw new KithError('INTERNAL_ERROR');
+  return request.ctx.scope;
+}

@@ -1,0 +1,55 @@
+// The composition root: builds every service from the configuration and the database. Used by the server
+// (app.ts), by the admin CLI and by the tests, so all three run the same code.
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { TenantsService } from './modules/tenants/tenants.service.ts';
+import { Authenticator } from './platform/auth/authenticator.ts';
+import { ClientsService } from './platform/auth/clients.service.ts';
+import { createTokenCodec, loadSigningKey } from './platform/auth/tokens.ts';
+import { systemClock, type Clock } from './platform/clock.ts';
+import { createRateLimits, type RateLimits } from './platform/rate-limit.ts';
+
+export interface ServiceDeps {
+  config: Config;
+  database: Database;
+  clock?: Clock;
+  rateLimits?: RateLimits;
+}
+
+export interface Services {
+  config: Config;
+  database: Database;
+  clock: Clock;
+  rateLimits: RateLimits;
+  tenants: TenantsService;
+  clients: ClientsService;
+  authenticator: Authenticator;
+}
+
+export async function createServices(deps: ServiceDeps): Promise<Services> {
+  const { config, database } = deps;
+  const clock = deps.clock ?? systemClock;
+  const rateLimits = deps.rateLimits ?? createRateLimits(config.redisUrl);
+  const tokens = createTokenCodec(
+    await loadSigningKey(database, config.jwtSecret),
+    config.tokenTtlSeconds,
+    clock,
+  );
+  const authenticator = new Authenticator({
+    database,
+    tokens,
+    clock,
+    clientCacheSeconds: config.clientCacheSeconds,
+  });
+  const tenants = new TenantsService(database, clock);
+  const clients = new ClientsService({
+    database,
+    clock,
+    config,
+    tenants,
+    tokens,
+    rateLimits,
+    onClientChanged: (id) => authenticator.forgetClient(id),
+  });
+  return { config, database, clock, rateLimits, tenants, clients, authenticator };
+}
