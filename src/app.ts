@@ -100,14 +100,18 @@ export async function buildApp(services: Services): Promise<KithApp> {
  * documented route gets the shared error responses and its security requirement in the OpenAPI document.
  */
 function registerRoute(app: KithApp, route: RouteOptions): void {
-  const isDocsPage = route.url === '/docs' || route.url.startsWith('/docs/');
-  if (isDocsPage) route.config = { ...route.config, permission: 'public' };
+  // Routes added by plugins (the reference page, CORS preflight) are public and not part of the API document.
+  const isPluginRoute =
+    route.url === '/docs' ||
+    route.url.startsWith('/docs/') ||
+    (route.method === 'OPTIONS' && route.url === '*');
+  if (isPluginRoute) route.config = { ...route.config, permission: 'public' };
   const permission = route.config?.permission;
   if (permission === undefined) {
     throw new Error(`Route ${String(route.method)} ${route.url} declares no permission`);
   }
   const schema = (route.schema ??= {}) as Record<string, unknown> & { hide?: boolean };
-  const documented = schema.hide !== true && !isDocsPage;
+  const documented = schema.hide !== true && !isPluginRoute;
   if (documented) {
     const response = (schema.response ??= {}) as Record<string, unknown>;
     response['4xx'] ??= { $ref: 'KithError#' };

@@ -1,5 +1,5 @@
-// The one place that reads process.env. Every setting is declared once here, parsed once, and a bad value stops
-// start-up with a message that names the variable.
+// The one place that reads process.env. Every setting is declared once here (README lists them all; a test checks),
+// parsed once, and a bad value stops start-up with a message that names the variable.
 import path from 'node:path';
 
 export interface Config {
@@ -76,7 +76,7 @@ function optionalUrl(protocols: string[]) {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Every setting Kith reads; README's configuration table is generated from the same descriptions. */
+/** Every setting Kith reads, with the description the README's configuration table shows. */
 export const SETTINGS = {
   host: { variable: 'KITH_HOST', description: 'Address to listen on', fallback: '127.0.0.1', parse: text },
   port: {

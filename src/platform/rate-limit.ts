@@ -19,8 +19,8 @@ export interface LimitRule {
 export interface RateLimits {
   /** Counts one hit; returns the seconds to wait when the key is (now) blocked, else undefined. */
   hit(rule: LimitRule, key: string): Promise<number | undefined>;
-  /** Returns the seconds to wait when the key is blocked, without counting a hit. */
-  blocked(rule: LimitRule, key: string): Promise<number | undefined>;
+  /** Returns the seconds to wait when the key has used up its points, without counting a hit. */
+  exhausted(rule: LimitRule, key: string): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -65,9 +65,9 @@ export function createRateLimits(redisUrl: string | undefined, keyPrefix = 'kith
         throw rejection;
       }
     },
-    async blocked(rule, key) {
+    async exhausted(rule, key) {
       const res = await limiter(rule).get(key);
-      return res && res.consumedPoints > rule.points ? retryAfter(res) : undefined;
+      return res && res.consumedPoints >= rule.points ? retryAfter(res) : undefined;
     },
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect());

@@ -215,13 +215,14 @@ export class ClientsService {
 
   /**
    * The token exchange. Unknown keys, wrong secrets, disabled clients and keys of another tenant all get the same
-   * 401 after the same work. Every request counts against the key's limit, failed ones against the address's.
+   * 401 after the same work. Every request counts against the key's limit; an address that has failed
+   * `tokenFailuresPerAddress` times in the window is refused until the window ends, whatever key it tries.
    */
   async issueToken(request: TokenRequest): Promise<IssuedToken> {
     const { rateLimits, database, tokens } = this.deps;
     const wait =
       (await rateLimits.hit(this.perClient, request.apiClient)) ??
-      (await rateLimits.blocked(this.perAddress, request.remoteAddress));
+      (await rateLimits.exhausted(this.perAddress, request.remoteAddress));
     if (wait !== undefined) {
       throw new KithError('TOKEN_RATE_LIMIT_EXCEEDED', {
         details: { retryAfterSeconds: wait },
