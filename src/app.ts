@@ -38,12 +38,19 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export async function buildApp(services: Services): Promise<KithApp> {
+export interface AppOptions {
+  /** Where JSON log lines go (stdout by default); the tests read them from here. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<KithApp> {
   const { config, clock } = services;
   const app = Fastify({
     logger: {
       level: config.logLevel,
+      // Fastify's request serializer logs no headers or bodies; this guards against a future change to that.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
     genReqId: requestId,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),

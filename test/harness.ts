@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { buildApp } from '../src/app.ts';
+import { buildApp, type AppOptions } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -86,7 +86,7 @@ export function testDatabaseSettings(): Pick<Config, 'dataDir' | 'databaseUrl'> 
   return { dataDir, databaseUrl };
 }
 
-export async function startKith(overrides: Partial<Config> = {}): Promise<Kith> {
+export async function startKith(overrides: Partial<Config> = {}, appOptions: AppOptions = {}): Promise<Kith> {
   const config = loadConfig(
     { KITH_LOG_LEVEL: process.env.KITH_TEST_LOG ?? 'silent', KITH_NO_DEMO: '1' },
     { ...testDatabaseSettings(), port: 0, ...overrides },
@@ -95,7 +95,7 @@ export async function startKith(overrides: Partial<Config> = {}): Promise<Kith> 
   await migrate(database);
   const clock = new TestClock();
   const services = await createServices({ config, database, clock });
-  const app = await buildApp(services);
+  const app = await buildApp(services, appOptions);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
 
   async function request<T>(method: string, urlPath: string, options: RequestOptions = {}) {

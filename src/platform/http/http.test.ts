@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app.ts';
 import { startKith, type Kith } from '../../../test/harness.ts';
@@ -174,5 +175,36 @@ describe('routes and the OpenAPI document', () => {
     const res = await kith.request('GET', '/docs/');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
+  });
+});
+
+describe('logging', () => {
+  it('writes JSON lines carrying the request id and never a secret, token or body', async () => {
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const logged = await startKith({ logLevel: 'debug' }, { logStream });
+    try {
+      const tenant = await logged.newTenant();
+      const token = await logged.tokenFor(tenant.client);
+      await logged.request('GET', '/auth/me', { token, headers: { 'x-request-id': 'log-test-1' } });
+      await logged.request('POST', '/auth/token', { body: { apiClient: 'X', secret: 'body-secret-value' } });
+      expect(lines.length).toBeGreaterThan(4);
+      const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const text = lines.join('\n');
+      for (const secret of [tenant.client.secret, token, token.split('.')[2]!, 'body-secret-value']) {
+        expect(text).not.toContain(secret);
+      }
+      const requestLines = entries.filter((e) => 'req' in e || 'res' in e);
+      expect(requestLines.length).toBeGreaterThan(3);
+      for (const entry of requestLines) expect(entry.requestId).toEqual(expect.any(String));
+      expect(entries.some((e) => e.requestId === 'log-test-1')).toBe(true);
+    } finally {
+      await logged.close();
+    }
   });
 });
