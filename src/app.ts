@@ -8,12 +8,16 @@ import swaggerUi from '@fastify/swagger-ui';
 import { ErrorBodySchema, ErrorItemSchema, KithError } from './platform/errors.ts';
 import { createAuthorizeHook } from './platform/http/authorize.ts';
 import { createErrorHandler } from './platform/http/error-handler.ts';
+import { createIdempotency } from './platform/http/idempotency.ts';
 import type { KithApp } from './platform/http/types.ts';
 import type { RoutePermission } from './platform/auth/policies.ts';
 import type { Services } from './services.ts';
 import { authRoutes } from './platform/auth/auth.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.ts';
+import { patientsRoutes } from './modules/patients/patients.routes.ts';
+import { companiesRoutes } from './modules/companies/companies.routes.ts';
+import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
 import { openApiOptions, describePermission } from './platform/http/openapi.ts';
 
 export interface RouteInfo {
@@ -75,6 +79,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     reply.header('referrer-policy', 'no-referrer');
     if (!request.url.startsWith('/docs')) reply.header('cache-control', 'no-store');
   });
+  const idempotency = createIdempotency(services.database, clock);
+  app.decorateRequest('idempotencyKey', undefined);
+  app.addHook('preHandler', idempotency.preHandler);
+  app.addHook('onSend', idempotency.onSend);
   app.setErrorHandler(createErrorHandler(clock));
   app.setNotFoundHandler((request) => {
     throw new KithError('ROUTE_NOT_FOUND', {
@@ -96,6 +104,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(healthRoutes, { services });
   await app.register(authRoutes, { services });
   await app.register(tenantsRoutes, { services });
+  await app.register(patientsRoutes, { services });
+  await app.register(companiesRoutes, { services });
+  await app.register(contactsRoutes, { services });
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

@@ -2,12 +2,16 @@
 // (app.ts), by the admin CLI and by the tests, so all three run the same code.
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
+import { CompaniesService } from './modules/companies/companies.service.ts';
+import { ContactsService } from './modules/contacts/contacts.service.ts';
+import { PatientsService } from './modules/patients/patients.service.ts';
 import { TenantsService } from './modules/tenants/tenants.service.ts';
 import { Authenticator } from './platform/auth/authenticator.ts';
 import { ClientsService } from './platform/auth/clients.service.ts';
 import { createTokenCodec, loadSigningKey } from './platform/auth/tokens.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import { createRateLimits, type RateLimits } from './platform/rate-limit.ts';
+import { Writes } from './platform/writes.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -23,7 +27,11 @@ export interface Services {
   rateLimits: RateLimits;
   tenants: TenantsService;
   clients: ClientsService;
+  writes: Writes;
   authenticator: Authenticator;
+  patients: PatientsService;
+  companies: CompaniesService;
+  contacts: ContactsService;
 }
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
@@ -51,5 +59,19 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     rateLimits,
     onClientChanged: (id) => authenticator.forgetClient(id),
   });
-  return { config, database, clock, rateLimits, tenants, clients, authenticator };
+  const writes = new Writes(database, clock);
+  const domain = { database, writes, clock };
+  return {
+    config,
+    database,
+    clock,
+    rateLimits,
+    tenants,
+    clients,
+    authenticator,
+    writes,
+    patients: new PatientsService(domain),
+    companies: new CompaniesService(domain),
+    contacts: new ContactsService(domain),
+  };
 }

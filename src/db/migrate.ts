@@ -3,10 +3,14 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database.ts';
 import { foundation } from './migrations/0001_foundation.ts';
+import { directory } from './migrations/0002_directory.ts';
 import { columnTypes, type KithMigration } from './migrations/types.ts';
 
 /** In order. Never edit or reorder a released entry: add a new one. */
-export const MIGRATIONS: ReadonlyArray<readonly [string, KithMigration]> = [['0001_foundation', foundation]];
+export const MIGRATIONS: ReadonlyArray<readonly [string, KithMigration]> = [
+  ['0001_foundation', foundation],
+  ['0002_directory', directory],
+];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]![0];
 

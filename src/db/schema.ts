@@ -54,6 +54,64 @@ export interface ApiClientInstancesTable {
   position: number;
 }
 
+/** Columns every instance-scoped document table shares: the document itself plus what is indexed. */
+interface DocumentColumns {
+  id: string;
+  instance_id: string;
+  doc: Json;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+  version: number;
+}
+
+export interface PatientsTable extends DocumentColumns {
+  first_name: string;
+  last_name: string;
+  external_id: string | null;
+  external_guid: string | null;
+  mrn: string | null;
+}
+
+export interface CompaniesTable extends DocumentColumns {
+  name: string;
+  sort_name: string;
+  external_id: string | null;
+}
+
+export interface ContactsTable extends DocumentColumns {
+  /** SQLite only: the stable rowid its full-text index refers to. */
+  seq: Generated<number>;
+  patient_id: string | null;
+  company_id: string | null;
+  relationship: string | null;
+  is_primary: Bool;
+  source: string | null;
+  external_id: string | null;
+  company_key: string | null;
+  sort_name: string;
+  sort_last: string;
+  sort_company: string;
+  /** PostgreSQL only: the search vector (see db/search.ts). */
+  search: ColumnType<unknown, unknown, unknown>;
+}
+
+export interface ContactTagsTable {
+  contact_id: string;
+  instance_id: string;
+  tag: string;
+}
+
+export interface IdempotencyKeysTable {
+  client_id: string;
+  key: string;
+  fingerprint: string;
+  status: number | null;
+  response: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface DB {
   kith_settings: SettingsTable;
   tenants: TenantsTable;
@@ -61,4 +119,9 @@ export interface DB {
   security_policies: SecurityPoliciesTable;
   api_clients: ApiClientsTable;
   api_client_instances: ApiClientInstancesTable;
+  patients: PatientsTable;
+  companies: CompaniesTable;
+  contacts: ContactsTable;
+  contact_tags: ContactTagsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

@@ -22,6 +22,21 @@ export const CATALOGUE = {
   ROUTE_NOT_FOUND: { status: 404, component: 'REQUEST', message: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, component: 'REQUEST', message: 'Method not allowed on this route' },
   CONFLICT: { status: 409, component: 'REQUEST', message: 'Conflicts with the current state' },
+  PRECONDITION_FAILED: {
+    status: 412,
+    component: 'REQUEST',
+    message: 'The resource has changed since the ETag given in If-Match',
+  },
+  IDEMPOTENCY_KEY_IN_USE: {
+    status: 409,
+    component: 'REQUEST',
+    message: 'A request with this Idempotency-Key is still being processed',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    component: 'REQUEST',
+    message: 'This Idempotency-Key was used with a different request',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, component: 'REQUEST', message: 'Request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, component: 'REQUEST', message: 'Unsupported content type' },
   INTERNAL_ERROR: { status: 500, component: 'SERVER', message: 'Internal error' },

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/authenticator.ts';
 import type { RoutePermission } from '../auth/policies.ts';
 import { KithError } from '../errors.ts';
+import type { WriteContext } from '../writes.ts';
 
 /** The instance a request works in. Every repository function takes this first. */
 export interface InstanceScope {
@@ -39,4 +40,14 @@ export function principalOf(request: FastifyRequest): Principal {
 export function scopeOf(request: FastifyRequest): InstanceScope {
   if (!request.ctx.scope) throw new KithError('INTERNAL_ERROR');
   return request.ctx.scope;
+}
+
+/** Who is writing, where, under which request: what the service layer's write path needs. */
+export function writeContextOf(request: FastifyRequest): WriteContext {
+  const principal = principalOf(request);
+  return {
+    scope: scopeOf(request),
+    actor: { id: principal.clientId, name: `API_CLIENT:${principal.clientName}` },
+    requestId: request.id,
+  };
 }

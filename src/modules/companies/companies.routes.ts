@@ -1,0 +1,4 @@
+import type { KithApp } from '../../platform/http/types.ts';
+import type { Services } from '../../services.ts';
+
+export async function companiesRoutes(app: KithApp, { services }: { services: Services }) {}

@@ -1,0 +1,13 @@
+import type { Database } from '../../db/database.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Writes } from '../../platform/writes.ts';
+
+export interface PatientsServiceDeps {
+  database: Database;
+  writes: Writes;
+  clock: Clock;
+}
+
+export class PatientsService {
+  constructor(private readonly deps: PatientsServiceDeps) {}
+}
