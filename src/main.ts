@@ -15,10 +15,11 @@ program
 registerAdminCommands(program, () => loadConfig());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  // Expected failures get one clear line, never a stack trace.
-  if (error instanceof ConfigError) process.stderr.write(`Configuration error: ${error.message}\n`);
-  else if (error instanceof KithError) process.stderr.write(`Error (${error.code}): ${error.message}\n`);
-  else if (error instanceof Error) process.stderr.write(`Error: ${error.message}\n`);
-  else process.stderr.write(`Error: ${String(error)}\n`);
+  // Expected failures get one clear line, never a stack trace (messages may embed newlines, e.g. JSON.parse's).
+  const say = (message: string) => process.stderr.write(`${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  if (error instanceof ConfigError) say(`Configuration error: ${error.message}`);
+  else if (error instanceof KithError) say(`Error (${error.code}): ${error.message}`);
+  else if (error instanceof Error) say(`Error: ${error.message}`);
+  else say(`Error: ${String(error)}`);
   process.exitCode = error instanceof ConfigError ? 78 : 1;
 });

@@ -1,18 +1,33 @@
-// `kith serve`: migrate, build, create the demo tenant on a first start, listen, and shut down cleanly.
+// `kith serve`: migrate, build, listen, create the demo tenant on a first start, and shut down cleanly.
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { ensureDemo, demoInstructions } from './bootstrap.ts';
-import { createServices } from './services.ts';
+import type { CreatedClient } from './platform/auth/clients.service.ts';
+import type { KithApp } from './platform/http/types.ts';
+import { createServices, type Services } from './services.ts';
 
 export async function serve(config: Config): Promise<void> {
   const database = openDatabase(config);
-  await migrate(database);
-  const services = await createServices({ config, database });
-  const app = await buildApp(services);
-  const demo = config.noDemo ? undefined : await ensureDemo(services);
-  const address = await app.listen({ host: config.host, port: config.port });
+  let services: Services | undefined;
+  let app: KithApp | undefined;
+  let address: string;
+  let demo: CreatedClient | undefined;
+  try {
+    await migrate(database);
+    services = await createServices({ config, database });
+    app = await buildApp(services);
+    address = await app.listen({ host: config.host, port: config.port });
+    // Only once listening: a start that fails (e.g. port in use) must not create a demo whose secret is never shown.
+    demo = config.noDemo ? undefined : await ensureDemo(services);
+  } catch (error) {
+    // Release the pool (and Redis) so a failed start exits at once instead of lingering on open connections.
+    await app?.close().catch(() => undefined);
+    await services?.rateLimits.close().catch(() => undefined);
+    await database.close().catch(() => undefined);
+    throw error;
+  }
   app.log.info({ engine: database.engine, database: database.location }, `Kith listening on ${address}`);
   if (demo) process.stdout.write(demoInstructions(address, demo));
 
