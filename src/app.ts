@@ -18,6 +18,7 @@ import { tenantsRoutes } from './modules/tenants/tenants.routes.ts';
 import { patientsRoutes } from './modules/patients/patients.routes.ts';
 import { companiesRoutes } from './modules/companies/companies.routes.ts';
 import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
+import { patientContactsRoutes } from './modules/contacts/patient-contacts.routes.ts';
 import { openApiOptions, describePermission } from './platform/http/openapi.ts';
 
 export interface RouteInfo {
@@ -107,6 +108,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(patientsRoutes, { services });
   await app.register(companiesRoutes, { services });
   await app.register(contactsRoutes, { services });
+  await app.register(patientContactsRoutes, { services });
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
@@ -130,7 +132,8 @@ function registerRoute(app: KithApp, route: RouteOptions): void {
   }
   const schema = (route.schema ??= {}) as Record<string, unknown> & { hide?: boolean };
   const documented = schema.hide !== true && !isPluginRoute;
-  if (documented) {
+  // Fastify's automatic HEAD route shares its GET route's schema object: decorate that object once.
+  if (documented && route.method !== 'HEAD') {
     const response = (schema.response ??= {}) as Record<string, unknown>;
     response['4xx'] ??= { $ref: 'KithError#' };
     response['5xx'] ??= { $ref: 'KithError#' };

@@ -16,7 +16,7 @@ export interface Database {
   /** A description safe to print: the file path or the URL without its password. */
   location: string;
   /** Booleans as the engine stores them (better-sqlite3 cannot bind JS booleans). */
-  bool(value: boolean): boolean | number;
+  bool: (value: boolean) => boolean | number;
   close(): Promise<void>;
 }
 

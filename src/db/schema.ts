@@ -24,6 +24,8 @@ export interface InstancesTable {
   tenant_id: string;
   name: string;
   created_at: Timestamp;
+  /** Default region for phone numbers without a country code. */
+  phone_region: Generated<string>;
 }
 
 export interface SecurityPoliciesTable {

@@ -1,11 +1,17 @@
-// Patients, companies, contacts (with their tags and search index) and idempotency keys. Every row carries its
-// instance. Unique external identifiers are unique among the instance's live (not deleted) rows.
+// Patients, companies, contacts (with their tags and search index), idempotency keys, and each instance's default
+// phone region. Every row carries its instance. Unique external identifiers are unique among the instance's live
+// (not deleted) rows.
 import { sql, type Kysely } from 'kysely';
 import type { KithMigration } from './types.ts';
 
 export const directory: KithMigration = {
   async up(anyDb, t, engine) {
     const db = anyDb as Kysely<Record<string, Record<string, unknown>>>;
+    // Numbers written without a country code are read as numbers of this region (ISO 3166 alpha-2).
+    await db.schema
+      .alterTable('instances')
+      .addColumn('phone_region', 'text', (c) => c.notNull().defaultTo('US'))
+      .execute();
     // Sort keys compare byte-wise on both engines, so pages come out in the same order everywhere.
     const sortKey = engine === 'postgres' ? sql`text collate "C"` : sql`text`;
 

@@ -1,9 +1,211 @@
-// SQL for contacts. Every function takes the instance scope first and filters on it.
-import type { Kysely, Transaction } from 'kysely';
+// SQL for contacts. Every function takes the instance scope first and filters on it; reads skip soft-deleted rows
+// unless asked. Search matching is delegated to db/search.ts (the engines differ there).
+import { sql, type Kysely, type Transaction, type SelectQueryBuilder } from 'kysely';
+import type { Engine } from '../../db/database.ts';
 import type { DB } from '../../db/schema.ts';
+import { indexContact, matches, searchColumn, unindexContact } from '../../db/search.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
+import { instanceTerm, type SearchQuery } from './contacts.search.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
+
+export interface ContactRow {
+  id: string;
+  seq?: number;
+  patient_id: string | null;
+  company_id: string | null;
+  relationship: string | null;
+  is_primary: boolean | number;
+  source: string | null;
+  external_id: string | null;
+  company_key: string | null;
+  sort_name: string;
+  sort_last: string;
+  sort_company: string;
+  doc: unknown;
+  created_at: Date | string;
+  updated_at: Date | string;
+  deleted_at: Date | string | null;
+  version: number;
+}
+
+/** Everything a write sets on a contact row besides its identity and timestamps. */
+export type ContactValues = Omit<
+  ContactRow,
+  'id' | 'seq' | 'created_at' | 'updated_at' | 'deleted_at' | 'version'
+> & {
+  doc: string;
+};
+
+const COLUMNS = [
+  'contacts.id',
+  'contacts.patient_id',
+  'contacts.company_id',
+  'contacts.relationship',
+  'contacts.is_primary',
+  'contacts.source',
+  'contacts.external_id',
+  'contacts.company_key',
+  'contacts.sort_name',
+  'contacts.sort_last',
+  'contacts.sort_company',
+  'contacts.doc',
+  'contacts.created_at',
+  'contacts.updated_at',
+  'contacts.deleted_at',
+  'contacts.version',
+] as const;
+
+export async function insertContact(
+  db: Db,
+  engine: Engine,
+  scope: InstanceScope,
+  row: ContactValues & { id: string; now: string },
+  tags: string[],
+  terms: string[],
+): Promise<void> {
+  const { now, ...values } = row;
+  const inserted = await db
+    .insertInto('contacts')
+    .values({
+      ...values,
+      instance_id: scope.instanceId,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+      version: 1,
+      ...(engine === 'postgres' ? { search: searchColumn(engine, terms) } : {}),
+    })
+    .returning(engine === 'sqlite' ? ['seq'] : ['id'])
+    .executeTakeFirstOrThrow();
+  await replaceTags(db, scope, row.id, tags);
+  if (engine === 'sqlite') await indexContact(db, engine, (inserted as { seq: number }).seq, terms);
+}
+
+/** Updates a contact only if it is still at `version`; returns false when another write got there first. */
+export async function updateContact(
+  db: Db,
+  engine: Engine,
+  scope: InstanceScope,
+  id: string,
+  version: number,
+  change: ContactValues & { now: string; deleted_at?: string | null },
+  tags: string[],
+  terms: string[],
+): Promise<boolean> {
+  const { now, ...values } = change;
+  const updated = await db
+    .updateTable('contacts')
+    .set({
+      ...values,
+      updated_at: now,
+      version: version + 1,
+      ...(engine === 'postgres' ? { search: searchColumn(engine, terms) } : {}),
+    })
+    .where('instance_id', '=', scope.instanceId)
+    .where('id', '=', id)
+    .where('version', '=', version)
+    .returning(engine === 'sqlite' ? ['seq'] : ['id'])
+    .executeTakeFirst();
+  if (!updated) return false;
+  await replaceTags(db, scope, id, tags);
+  if (engine === 'sqlite') await indexContact(db, engine, (updated as { seq: number }).seq, terms);
+  return true;
+}
+
+/** Sets or clears deleted_at at `version`; false when the version moved on. */
+export async function setDeleted(
+  db: Db,
+  scope: InstanceScope,
+  id: string,
+  version: number,
+  deletedAt: string | null,
+  now: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('contacts')
+    .set({ deleted_at: deletedAt, updated_at: now, version: version + 1 })
+    .where('instance_id', '=', scope.instanceId)
+    .where('id', '=', id)
+    .where('version', '=', version)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function purgeContact(
+  db: Db,
+  engine: Engine,
+  scope: InstanceScope,
+  id: string,
+  version: number,
+) {
+  const deleted = await db
+    .deleteFrom('contacts')
+    .where('instance_id', '=', scope.instanceId)
+    .where('id', '=', id)
+    .where('version', '=', version)
+    .returning(engine === 'sqlite' ? ['seq'] : ['id'])
+    .executeTakeFirst();
+  if (deleted && engine === 'sqlite') await unindexContact(db, engine, (deleted as { seq: number }).seq);
+  return deleted !== undefined;
+}
+
+async function replaceTags(db: Db, scope: InstanceScope, contactId: string, tags: string[]) {
+  await db.deleteFrom('contact_tags').where('contact_id', '=', contactId).execute();
+  if (tags.length > 0) {
+    await db
+      .insertInto('contact_tags')
+      .values(tags.map((tag) => ({ contact_id: contactId, instance_id: scope.instanceId, tag })))
+      .execute();
+  }
+}
+
+export function findContact(
+  db: Db,
+  scope: InstanceScope,
+  id: string,
+  options: { includeDeleted?: boolean } = {},
+) {
+  let query = db
+    .selectFrom('contacts')
+    .select(COLUMNS)
+    .where('contacts.instance_id', '=', scope.instanceId)
+    .where('contacts.id', '=', id);
+  if (!options.includeDeleted) query = query.where('contacts.deleted_at', 'is', null);
+  return query.executeTakeFirst();
+}
+
+/** Clears the primary flag of the owner's other live contacts (before one of them becomes primary). */
+export async function clearPrimary(
+  db: Db,
+  scope: InstanceScope,
+  owner: { column: 'patient_id' | 'company_id'; id: string },
+  exceptId: string,
+  now: string,
+  bool: (value: boolean) => boolean | number,
+): Promise<string[]> {
+  const rows = await db
+    .updateTable('contacts')
+    .set((eb) => ({ is_primary: bool(false), updated_at: now, version: eb('version', '+', 1) }))
+    .where('instance_id', '=', scope.instanceId)
+    .where(owner.column, '=', owner.id)
+    .where('id', '!=', exceptId)
+    .where('is_primary', '=', bool(true))
+    .where('deleted_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export async function findContactsByIds(db: Db, scope: InstanceScope, ids: string[]) {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('contacts')
+    .select(COLUMNS)
+    .where('contacts.instance_id', '=', scope.instanceId)
+    .where('contacts.id', 'in', ids)
+    .execute();
+}
 
 /**
  * Soft-deletes every live contact of a patient (the patient is being deleted) and returns their ids, so the
@@ -24,4 +226,150 @@ export async function softDeleteContactsOfPatient(
     .returning('id')
     .execute();
   return rows.map((r) => r.id);
+}
+
+// ---- listing ---------------------------------------------------------------------------------------------------
+
+export const SORT_COLUMNS = {
+  displayName: 'sort_name',
+  lastName: 'sort_last',
+  company: 'sort_company',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const;
+
+export interface ListFilter {
+  search?: SearchQuery;
+  tags?: string[];
+  companyContains?: string;
+  source?: string;
+  patientId?: string;
+  companyId?: string;
+  relationship?: string;
+  updatedSince?: string;
+  trash: 'exclude' | 'include' | 'only';
+}
+
+export interface ListOrder {
+  column: (typeof SORT_COLUMNS)[keyof typeof SORT_COLUMNS];
+  direction: 'asc' | 'desc';
+  /** Keyset position: rows strictly after (value, id) in this order. */
+  after?: { value: string; id: string };
+}
+
+function filtered(db: Db, engine: Engine, scope: InstanceScope, filter: ListFilter) {
+  let q: SelectQueryBuilder<DB, 'contacts', object> = db
+    .selectFrom('contacts')
+    .where('contacts.instance_id', '=', scope.instanceId);
+  if (filter.trash === 'exclude') q = q.where('contacts.deleted_at', 'is', null);
+  if (filter.trash === 'only') q = q.where('contacts.deleted_at', 'is not', null);
+  if (filter.search) q = q.where(matches(engine, instanceTerm(scope.instanceId), filter.search));
+  for (const tag of filter.tags ?? []) {
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('contact_tags')
+          .select('contact_tags.contact_id')
+          .whereRef('contact_tags.contact_id', '=', 'contacts.id')
+          .where('contact_tags.instance_id', '=', scope.instanceId)
+          .where('contact_tags.tag', '=', tag),
+      ),
+    );
+  }
+  if (filter.companyContains) {
+    q = q.where('contacts.company_key', 'like', `%${escapeLike(filter.companyContains)}%`);
+  }
+  if (filter.source !== undefined) q = q.where('contacts.source', '=', filter.source);
+  if (filter.patientId !== undefined) q = q.where('contacts.patient_id', '=', filter.patientId);
+  if (filter.companyId !== undefined) q = q.where('contacts.company_id', '=', filter.companyId);
+  if (filter.relationship !== undefined) q = q.where('contacts.relationship', '=', filter.relationship);
+  if (filter.updatedSince !== undefined) q = q.where('contacts.updated_at', '>=', filter.updatedSince);
+  return q;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function listContacts(
+  db: Db,
+  engine: Engine,
+  scope: InstanceScope,
+  filter: ListFilter,
+  order: ListOrder,
+  page: { limit: number; offset: number },
+) {
+  const column = `contacts.${order.column}` as const;
+  let q = filtered(db, engine, scope, filter).select(COLUMNS);
+  if (order.after) {
+    const { value, id } = order.after;
+    const cmp = order.direction === 'asc' ? '>' : '<';
+    q = q.where((eb) =>
+      eb.or([eb(column, cmp, value), eb.and([eb(column, '=', value), eb('contacts.id', cmp, id)])]),
+    );
+  }
+  return q
+    .orderBy(column, order.direction)
+    .orderBy('contacts.id', order.direction)
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
+}
+
+/** Counts matching rows, stopping at `cap + 1` so a count never costs more than reading that many index entries. */
+export async function countContacts(
+  db: Db,
+  engine: Engine,
+  scope: InstanceScope,
+  filter: ListFilter,
+  cap: number,
+): Promise<number> {
+  const inner = filtered(db, engine, scope, filter)
+    .select(sql`1`.as('one'))
+    .limit(cap + 1);
+  const row = await db
+    .selectFrom(inner.as('capped'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** PostgreSQL's planner estimate of the matching rows (cheap; used when the exact count passes the cap). */
+export async function estimateContacts(db: Db, engine: Engine, scope: InstanceScope, filter: ListFilter) {
+  const compiled = filtered(db, engine, scope, filter)
+    .select(sql`1`.as('one'))
+    .compile();
+  const result = await sql<{
+    'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }>;
+  }>`explain (format json) ${sql.raw(
+    compiled.sql.replace(/\$(\d+)/g, (_, n: string) => literal(compiled.parameters[Number(n) - 1])),
+  )}`.execute(db);
+  return result.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0;
+}
+
+/** EXPLAIN cannot take bind parameters, so values are inlined as quoted literals (strings and numbers only). */
+function literal(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  return `'${String(value).replace(/'/g, "''")}'`;
+}
+
+/** Reference checks inside a write: the patient or company a contact points at must be live in the scope. */
+export function findLivePatientId(db: Db, scope: InstanceScope, id: string) {
+  return db
+    .selectFrom('patients')
+    .select('id')
+    .where('instance_id', '=', scope.instanceId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export function findLiveCompany(db: Db, scope: InstanceScope, id: string) {
+  return db
+    .selectFrom('companies')
+    .select(['id', 'name'])
+    .where('instance_id', '=', scope.instanceId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }

@@ -1,6 +1,22 @@
+// Contacts: the one model behind the platform's directory, the patient contacts of seed 000 and (later) the
+// compatibility faces. Every change goes through Writes.run, records its changes, and is applied with an
+// optimistic version check, so concurrent writers never overwrite each other silently.
+import { randomUUID } from 'node:crypto';
 import type { Database } from '../../db/database.ts';
+import { isUniqueViolation } from '../../db/errors.ts';
+import { fromJson, toBool, toIso, toJson } from '../../db/values.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Writes } from '../../platform/writes.ts';
+import { KithError } from '../../platform/errors.ts';
+import { checkIfMatch } from '../../platform/http/etag.ts';
+import { metaInfoPage, offsetOf, type PageRequest } from '../../platform/http/pagination.ts';
+import type { InstanceScope } from '../../platform/http/context.ts';
+import type { WriteContext, WriteTx, Writes } from '../../platform/writes.ts';
+import { applyInput, customFieldsProblem, EMPTY_STATE, type ContactState } from './contacts.apply.ts';
+import { fold, mergeCustomFields, sortKey, type FieldProblem } from './contacts.model.ts';
+import * as repo from './contacts.repository.ts';
+import type { Contact, ContactInput } from './contacts.schemas.ts';
+import { searchTerms } from './contacts.search.ts';
+import { COUNT_CAP, cursorAfter, listMeta, planPage, type Paging } from './contacts.listing.ts';
 
 export interface ContactsServiceDeps {
   database: Database;
@@ -8,6 +24,382 @@ export interface ContactsServiceDeps {
   clock: Clock;
 }
 
+/** Stored in contacts.doc: the state minus what has a column of its own, plus who created and last changed it. */
+interface ContactDoc extends Omit<
+  ContactState,
+  'patientId' | 'companyId' | 'relationship' | 'isPrimary' | 'source' | 'externalId'
+> {
+  createdBy: string;
+  updatedBy: string;
+}
+
+type Row = NonNullable<Awaited<ReturnType<typeof repo.findContact>>>;
+
+export interface Preconditions {
+  /** Versions from If-Match; undefined when absent. */
+  ifMatch?: number[];
+  /** The contact must belong to this patient (the seed-000 paths); otherwise it is not found. */
+  patientId?: string;
+}
+
+/** Thrown inside a transaction when a concurrent write moved the version on; the write is retried. */
+class VersionMoved extends Error {}
+
+const MAX_ATTEMPTS = 3;
+
+export function stateOf(row: Row): ContactState {
+  const doc = fromJson<ContactDoc>(row.doc);
+  return {
+    ...EMPTY_STATE,
+    ...doc,
+    patientId: row.patient_id,
+    companyId: row.company_id,
+    relationship: row.relationship,
+    isPrimary: toBool(row.is_primary),
+    source: row.source,
+    externalId: row.external_id,
+  };
+}
+
+export function toContact(row: Row): Contact {
+  const {
+    displayNameExplicit: _explicit,
+    createdBy,
+    updatedBy,
+    ...state
+  } = {
+    ...stateOf(row),
+    ...pickAuthors(row),
+  };
+  return {
+    id: row.id,
+    ...state,
+    email: state.emails.find((e) => e.primary)?.address ?? null,
+    phone: state.phones.find((p) => p.primary)?.e164 ?? null,
+    createdAt: toIso(row.created_at),
+    updatedAt: toIso(row.updated_at),
+    createdBy,
+    updatedBy,
+    deletedAt: row.deleted_at === null ? null : toIso(row.deleted_at),
+    version: row.version,
+  };
+}
+
+function pickAuthors(row: Row): { createdBy: string; updatedBy: string } {
+  const doc = fromJson<Partial<ContactDoc>>(row.doc);
+  return { createdBy: doc.createdBy ?? '', updatedBy: doc.updatedBy ?? '' };
+}
+
+function sortValue(row: Row, column: repo.ListOrder['column']): string {
+  const value = row[column];
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+function invalid(problems: FieldProblem[]): KithError {
+  return new KithError('VALIDATION_ERROR', {
+    message: `Invalid contact: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
+    details: { fields: problems.map((p) => ({ ...p, location: 'body' })) },
+  });
+}
+
+/** A contact seen through another patient's path does not exist there. */
+function owned<T extends { patient_id: string | null }>(
+  row: T | undefined,
+  pre: Preconditions,
+): T | undefined {
+  return row && (pre.patientId === undefined || row.patient_id === pre.patientId) ? row : undefined;
+}
+
+export function notFound(id: string): KithError {
+  return new KithError('NOT_FOUND', { message: 'Contact not found', details: { id } });
+}
+
 export class ContactsService {
   constructor(private readonly deps: ContactsServiceDeps) {}
+
+  private get db() {
+    return this.deps.database.db;
+  }
+
+  async get(scope: InstanceScope, id: string, pre: Pick<Preconditions, 'patientId'> = {}): Promise<Contact> {
+    if (pre.patientId !== undefined) await this.requirePatient(scope, pre.patientId);
+    const row = owned(await repo.findContact(this.db, scope, id), pre);
+    if (!row) throw notFound(id);
+    return toContact(row);
+  }
+
+  /** Seed 000's list: a live patient's live contacts, page/size, in the `{data, metaInfo}` shape. */
+  async listForPatient(scope: InstanceScope, patientId: string, page: PageRequest) {
+    await this.requirePatient(scope, patientId);
+    const filter: repo.ListFilter = { patientId, trash: 'exclude' };
+    const order: repo.ListOrder = { column: 'sort_name', direction: 'asc' };
+    const [rows, total] = await Promise.all([
+      repo.listContacts(this.db, this.deps.database.engine, scope, filter, order, {
+        limit: page.size,
+        offset: offsetOf(page),
+      }),
+      repo.countContacts(this.db, this.deps.database.engine, scope, filter, Number.MAX_SAFE_INTEGER - 1),
+    ]);
+    return metaInfoPage(rows.map(toContact), page, total);
+  }
+
+  /** Seed 000's create: the patient comes from the path and must exist (404 otherwise). */
+  async createForPatient(ctx: WriteContext, patientId: string, input: ContactInput): Promise<Contact> {
+    await this.requirePatient(ctx.scope, patientId);
+    return this.create(ctx, { ...input, patientId });
+  }
+
+  private async requirePatient(scope: InstanceScope, patientId: string): Promise<void> {
+    if (!(await repo.findLivePatientId(this.db, scope, patientId))) {
+      throw new KithError('NOT_FOUND', { message: 'Patient not found', details: { id: patientId } });
+    }
+  }
+
+  /** A page of contacts with its metadata. Totals are exact up to COUNT_CAP, estimated beyond on PostgreSQL. */
+  async list(scope: InstanceScope, filter: repo.ListFilter, paging: Paging) {
+    const { engine } = this.deps.database;
+    const plan = planPage(paging, filter);
+    const [rows, counted] = await Promise.all([
+      repo.listContacts(this.db, engine, scope, filter, plan.order, {
+        limit: plan.limit + 1,
+        offset: plan.offset,
+      }),
+      repo.countContacts(this.db, engine, scope, filter, COUNT_CAP),
+    ]);
+    const total = { value: counted, estimate: false };
+    if (counted > COUNT_CAP) {
+      if (engine === 'postgres') {
+        total.value = Math.max(COUNT_CAP + 1, await repo.estimateContacts(this.db, engine, scope, filter));
+        total.estimate = true;
+      } else {
+        // SQLite counts an index range at memory speed; an exact figure stays cheap there.
+        total.value = await repo.countContacts(this.db, engine, scope, filter, Number.MAX_SAFE_INTEGER - 1);
+      }
+    }
+    const page = rows.slice(0, plan.limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > plan.limit && last
+        ? cursorAfter(plan, { value: sortValue(last, plan.order.column), id: last.id })
+        : null;
+    return { data: page.map(toContact), metaInfo: listMeta(plan, page.length, total, nextCursor) };
+  }
+
+  /** A company's live contacts; the company itself must be live in the scope. */
+  async listForCompany(scope: InstanceScope, companyId: string, paging: Paging) {
+    if (!(await repo.findLiveCompany(this.db, scope, companyId))) {
+      throw new KithError('NOT_FOUND', { message: 'Company not found', details: { id: companyId } });
+    }
+    return this.list(scope, { companyId, trash: 'exclude' }, paging);
+  }
+
+  async create(ctx: WriteContext, input: ContactInput): Promise<Contact> {
+    const { state, problems } = applyInput(EMPTY_STATE, input, ctx.scope.phoneRegion);
+    if (problems.length > 0) throw invalid(problems);
+    const id = randomUUID();
+    return this.write(ctx, async (tx) => {
+      const resolved = await this.resolveReferences(tx, state);
+      await this.clearOtherPrimaries(tx, id, resolved);
+      await repo.insertContact(
+        tx.db,
+        this.deps.database.engine,
+        ctx.scope,
+        { ...this.values(resolved, ctx.actor.id, ctx.actor.id), id, now: tx.now },
+        resolved.tags,
+        searchTerms(ctx.scope.instanceId, resolved),
+      );
+      return this.recordCurrent(tx, id, 'created');
+    });
+  }
+
+  async update(
+    ctx: WriteContext,
+    id: string,
+    input: ContactInput,
+    pre: Preconditions = {},
+  ): Promise<Contact> {
+    return this.change(ctx, id, pre, (current) => applyInput(current, input, ctx.scope.phoneRegion));
+  }
+
+  /** PATCH …/custom: shallow merge into customFields; a null value removes its key. */
+  async mergeCustomFields(
+    ctx: WriteContext,
+    id: string,
+    patch: Record<string, unknown>,
+    pre: Preconditions = {},
+  ): Promise<Contact> {
+    return this.change(ctx, id, pre, (current) => {
+      const customFields = mergeCustomFields(current.customFields, patch);
+      return { state: { ...current, customFields }, problems: customFieldsProblem(customFields) };
+    });
+  }
+
+  /** Soft delete (to the trash), or permanent removal when `permanent`. */
+  async remove(
+    ctx: WriteContext,
+    id: string,
+    options: Preconditions & { permanent?: boolean },
+  ): Promise<void> {
+    await this.write(ctx, async (tx) => {
+      const row = owned(
+        await repo.findContact(tx.db, ctx.scope, id, { includeDeleted: options.permanent }),
+        options,
+      );
+      if (!row) throw notFound(id);
+      checkIfMatch(options.ifMatch, row.version);
+      if (options.permanent) {
+        if (!(await repo.purgeContact(tx.db, this.deps.database.engine, ctx.scope, id, row.version))) {
+          throw new VersionMoved();
+        }
+        tx.record({ resource: 'contact', id, action: 'purged', after: null });
+        return;
+      }
+      if (!(await repo.setDeleted(tx.db, ctx.scope, id, row.version, tx.now, tx.now)))
+        throw new VersionMoved();
+      await this.recordCurrent(tx, id, 'deleted');
+    });
+  }
+
+  /** Takes a contact out of the trash. Restoring a live contact changes nothing. */
+  async restore(ctx: WriteContext, id: string, pre: Preconditions = {}): Promise<Contact> {
+    return this.write(ctx, async (tx) => {
+      const row = await repo.findContact(tx.db, ctx.scope, id, { includeDeleted: true });
+      if (!row) throw notFound(id);
+      checkIfMatch(pre.ifMatch, row.version);
+      if (row.deleted_at === null) return toContact(row);
+      const state = stateOf(row);
+      if (state.patientId && !(await repo.findLivePatientId(tx.db, ctx.scope, state.patientId))) {
+        throw new KithError('CONFLICT', {
+          message: 'The contact belongs to a deleted patient and cannot be restored on its own',
+          details: { patientId: state.patientId },
+        });
+      }
+      // A primary flag may have passed to another contact while this one was in the trash.
+      if (state.isPrimary) await this.clearOtherPrimaries(tx, id, state);
+      if (!(await repo.setDeleted(tx.db, ctx.scope, id, row.version, null, tx.now))) throw new VersionMoved();
+      return this.recordCurrent(tx, id, 'restored');
+    });
+  }
+
+  /** Reads, applies and writes back one contact, retrying when a concurrent write moved its version on. */
+  private async change(
+    ctx: WriteContext,
+    id: string,
+    pre: Preconditions,
+    apply: (current: ContactState) => { state: ContactState; problems: FieldProblem[] },
+  ): Promise<Contact> {
+    return this.write(ctx, async (tx) => {
+      const row = owned(await repo.findContact(tx.db, ctx.scope, id), pre);
+      if (!row) throw notFound(id);
+      checkIfMatch(pre.ifMatch, row.version);
+      const { state, problems } = apply(stateOf(row));
+      if (problems.length > 0) throw invalid(problems);
+      const resolved = await this.resolveReferences(tx, state);
+      await this.clearOtherPrimaries(tx, id, resolved);
+      const updated = await repo.updateContact(
+        tx.db,
+        this.deps.database.engine,
+        ctx.scope,
+        id,
+        row.version,
+        { ...this.values(resolved, pickAuthors(row).createdBy, ctx.actor.id), now: tx.now },
+        resolved.tags,
+        searchTerms(ctx.scope.instanceId, resolved),
+      );
+      if (!updated) throw new VersionMoved();
+      return this.recordCurrent(tx, id, 'updated');
+    });
+  }
+
+  /**
+   * One transaction through Writes.run. A version that moved under us is retried (without If-Match) or answered
+   * 412 (with it: the client's view is stale); a taken externalId is a 409.
+   */
+  private async write<T>(ctx: WriteContext, work: (tx: WriteTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.writes.run(ctx, work);
+      } catch (error) {
+        if (error instanceof VersionMoved && attempt < MAX_ATTEMPTS) continue;
+        if (error instanceof VersionMoved) throw new KithError('PRECONDITION_FAILED');
+        if (isUniqueViolation(error)) {
+          throw new KithError('CONFLICT', {
+            message:
+              'Another contact in this instance already has this externalId, or became primary meanwhile',
+            details: { fields: [{ field: 'externalId', message: 'is already taken' }] },
+          });
+        }
+        throw error;
+      }
+    }
+  }
+
+  /** The patient and company a contact points at must be live here; a company fills in the company name. */
+  private async resolveReferences(tx: WriteTx, state: ContactState): Promise<ContactState> {
+    const problems: FieldProblem[] = [];
+    if (state.patientId && !(await repo.findLivePatientId(tx.db, tx.ctx.scope, state.patientId))) {
+      problems.push({ field: 'patientId', message: 'no such patient in this instance' });
+    }
+    let company = state.company;
+    if (state.companyId) {
+      const found = await repo.findLiveCompany(tx.db, tx.ctx.scope, state.companyId);
+      if (!found) problems.push({ field: 'companyId', message: 'no such company in this instance' });
+      company ??= found?.name ?? null;
+    }
+    if (problems.length > 0) throw invalid(problems);
+    return { ...state, company, displayName: state.displayName || company || '' };
+  }
+
+  /** At most one primary contact per patient and per company: making one primary clears the others first. */
+  private async clearOtherPrimaries(tx: WriteTx, id: string, state: ContactState): Promise<void> {
+    if (!state.isPrimary) return;
+    const owners = [
+      state.patientId ? { column: 'patient_id' as const, id: state.patientId } : undefined,
+      state.companyId ? { column: 'company_id' as const, id: state.companyId } : undefined,
+    ];
+    for (const owner of owners) {
+      if (!owner) continue;
+      const cleared = await repo.clearPrimary(
+        tx.db,
+        tx.ctx.scope,
+        owner,
+        id,
+        tx.now,
+        this.deps.database.bool,
+      );
+      for (const row of await repo.findContactsByIds(tx.db, tx.ctx.scope, cleared)) {
+        tx.record({ resource: 'contact', id: row.id, action: 'updated', after: toContact(row) });
+      }
+    }
+  }
+
+  private async recordCurrent(
+    tx: WriteTx,
+    id: string,
+    action: 'created' | 'updated' | 'deleted' | 'restored',
+  ) {
+    const row = await repo.findContact(tx.db, tx.ctx.scope, id, { includeDeleted: true });
+    if (!row) throw notFound(id);
+    const contact = toContact(row);
+    tx.record({ resource: 'contact', id, action, after: contact });
+    return contact;
+  }
+
+  private values(state: ContactState, createdBy: string, updatedBy: string): repo.ContactValues {
+    const { patientId, companyId, relationship, isPrimary, source, externalId, ...rest } = state;
+    const doc: ContactDoc = { ...rest, createdBy, updatedBy };
+    return {
+      patient_id: patientId,
+      company_id: companyId,
+      relationship,
+      is_primary: this.deps.database.bool(isPrimary),
+      source,
+      external_id: externalId,
+      company_key: state.company ? fold(state.company) : null,
+      sort_name: sortKey(state.displayName),
+      sort_last: sortKey(state.lastName),
+      sort_company: sortKey(state.company),
+      doc: toJson(doc),
+    };
+  }
 }

@@ -20,7 +20,7 @@ export async function insertTenant(db: Kysely<DB>, row: { id: string; name: stri
 
 export async function insertInstance(
   db: Kysely<DB>,
-  row: { id: string; tenant_id: string; name: string; created_at: string },
+  row: { id: string; tenant_id: string; name: string; created_at: string; phone_region: string },
 ) {
   await db.insertInto('instances').values(row).execute();
 }

@@ -1,5 +1,6 @@
 // Tenants (organisations) and their instances (isolated data spaces such as `live` and `sandbox`).
 import { randomUUID } from 'node:crypto';
+import { isSupportedCountry } from 'libphonenumber-js';
 import type { Database } from '../../db/database.ts';
 import { toIso } from '../../db/values.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -41,6 +42,7 @@ export interface Instance {
   tenantId: string;
   name: string;
   createdAt: string;
+  phoneRegion: string;
 }
 
 function toInstance(row: {
@@ -48,8 +50,15 @@ function toInstance(row: {
   tenant_id: string;
   name: string;
   created_at: Date | string;
+  phone_region: string;
 }): Instance {
-  return { id: row.id, tenantId: row.tenant_id, name: row.name, createdAt: toIso(row.created_at) };
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    createdAt: toIso(row.created_at),
+    phoneRegion: row.phone_region,
+  };
 }
 
 function checkName(kind: 'tenant' | 'instance', name: string, reserved: Set<string>): void {
@@ -98,10 +107,23 @@ export class TenantsService {
     return Number((await repo.countTenants(this.database.db)).n);
   }
 
-  async createInstance(tenantName: string, name: string): Promise<Instance> {
+  async createInstance(tenantName: string, name: string, options: { phoneRegion?: string } = {}): Promise<Instance> {
     checkName('instance', name, RESERVED_INSTANCE_NAMES);
+    const phoneRegion = options.phoneRegion ?? 'US';
+    if (!isSupportedCountry(phoneRegion)) {
+      throw new KithError('VALIDATION_ERROR', {
+        message: `Unknown phone region "${phoneRegion}" (use an ISO 3166 code such as US, GB, IN)`,
+        details: { fields: [{ field: 'phoneRegion', message: 'is not a known region' }] },
+      });
+    }
     const tenant = await this.getTenant(tenantName);
-    const row = { id: randomUUID(), tenant_id: tenant.id, name, created_at: this.clock.now().toISOString() };
+    const row = {
+      id: randomUUID(),
+      tenant_id: tenant.id,
+      name,
+      created_at: this.clock.now().toISOString(),
+      phone_region: phoneRegion,
+    };
     try {
       await repo.insertInstance(this.database.db, row);
     } catch (error) {
@@ -113,7 +135,7 @@ export class TenantsService {
       }
       throw error;
     }
-    return { id: row.id, tenantId: tenant.id, name, createdAt: row.created_at };
+    return { id: row.id, tenantId: tenant.id, name, createdAt: row.created_at, phoneRegion };
   }
 
   async getInstance(scope: InstanceScope): Promise<Instance> {

@@ -10,6 +10,11 @@ import { findClientState } from './clients.repository.ts';
 import { BUILT_IN_POLICIES, compileGrants, type Grant, type Permission } from './policies.ts';
 import type { TokenCodec } from './tokens.ts';
 
+export interface GrantedInstance {
+  id: string;
+  phoneRegion: string;
+}
+
 export interface Principal {
   clientId: string;
   clientKey: string;
@@ -18,8 +23,8 @@ export interface Principal {
   tenantName: string;
   policy: string;
   permissions: ReadonlySet<Permission>;
-  /** Granted instances, name → id, in the order they were granted (the first is the default). */
-  instances: ReadonlyMap<string, string>;
+  /** Granted instances by name, in the order they were granted (the first is the default). */
+  instances: ReadonlyMap<string, GrantedInstance>;
   tokenExpiresAt: Date;
 }
 
@@ -88,7 +93,7 @@ export class Authenticator {
         tenantName: client.tenant_name,
         policy: client.policy,
         permissions: compileGrants(grants),
-        instances: new Map(instances.map((i) => [i.name, i.id])),
+        instances: new Map(instances.map((i) => [i.name, { id: i.id, phoneRegion: i.phone_region }])),
       },
     };
   }

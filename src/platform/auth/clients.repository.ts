@@ -83,7 +83,7 @@ export function listClientInstances(db: Db, tenantId: string, clientIds: readonl
   return db
     .selectFrom('api_client_instances')
     .innerJoin('instances', 'instances.id', 'api_client_instances.instance_id')
-    .select(['api_client_instances.client_id', 'instances.id', 'instances.name'])
+    .select(['api_client_instances.client_id', 'instances.id', 'instances.name', 'instances.phone_region'])
     .where('instances.tenant_id', '=', tenantId)
     .where('api_client_instances.client_id', 'in', clientIds)
     .orderBy('api_client_instances.position')

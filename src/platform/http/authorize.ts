@@ -15,13 +15,14 @@ export function createAuthorizeHook(authenticator: Authenticator) {
     const { tenant, instance } = request.params as { tenant?: string; instance?: string };
     if (tenant !== undefined && tenant !== principal.tenantName) throw denied(principal, request);
     if (instance !== undefined) {
-      const instanceId = principal.instances.get(instance);
-      if (instanceId === undefined) throw denied(principal, request);
+      const granted = principal.instances.get(instance);
+      if (granted === undefined) throw denied(principal, request);
       request.ctx.scope = {
         tenantId: principal.tenantId,
         tenant: principal.tenantName,
-        instanceId,
+        instanceId: granted.id,
         instance,
+        phoneRegion: granted.phoneRegion,
       };
     }
     if (permission !== 'authenticated' && !principal.permissions.has(permission))

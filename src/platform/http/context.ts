@@ -12,6 +12,8 @@ export interface InstanceScope {
   tenant: string;
   instanceId: string;
   instance: string;
+  /** The instance's default region for phone numbers written without a country code. */
+  phoneRegion: string;
 }
 
 export interface RequestContext {

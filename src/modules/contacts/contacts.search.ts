@@ -1,0 +1,97 @@
+// What the search index holds for a contact, and how a query is read. Pure; db/search.ts stores and matches the
+// terms on each engine.
+//
+// - Words of the names, company, job title, notes and email addresses, folded (lower case, no accents), matched
+//   by prefix: "ana gar" finds "Ana García".
+// - One typo in a name: each name word of 4+ letters is also stored as `_word` and `_` + every one-letter
+//   deletion of it; a query word matches when its own `_` forms meet one of those (edit distance ≤ 1).
+// - Phones by their digits in E.164, national and 7-digit local form, so "+1 415-555-0001", "(415) 555-0001" and
+//   "4155550001" all find the same contact.
+// - The instance as a term (`i_…`), so the index narrows to one instance before anything else.
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { fold } from './contacts.model.ts';
+
+const MAX_NOTE_WORDS = 300;
+const MAX_QUERY_WORDS = 8;
+const FUZZY_MIN_LENGTH = 4;
+
+export interface SearchDocument {
+  firstName: string | null;
+  middleName: string | null;
+  lastName: string | null;
+  displayName: string;
+  company: string | null;
+  jobTitle: string | null;
+  notes: string | null;
+  emails: Array<{ address: string }>;
+  phones: Array<{ e164: string }>;
+}
+
+/** A term to match: exactly, or as a prefix of stored terms. */
+export interface Term {
+  text: string;
+  prefix: boolean;
+}
+
+/** A query is a list of clauses that must all match; a clause matches when any of its terms does. */
+export type SearchQuery = Term[][];
+
+export function instanceTerm(instanceId: string): string {
+  return `i_${instanceId.replace(/[^a-z0-9]/gi, '').toLowerCase()}`;
+}
+
+export function words(text: string | null | undefined): string[] {
+  return fold(text ?? '')
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+}
+
+function deletions(word: string): string[] {
+  return [...new Set([...word].map((_, i) => word.slice(0, i) + word.slice(i + 1)))];
+}
+
+function fuzzyForms(word: string): string[] {
+  return word.length < FUZZY_MIN_LENGTH ? [] : [`_${word}`, ...deletions(word).map((d) => `_${d}`)];
+}
+
+function phoneForms(e164: string): string[] {
+  const digits = e164.replace(/\D/g, '');
+  const national = parsePhoneNumberFromString(e164)?.nationalNumber ?? digits;
+  return [digits, national, national.slice(-7)];
+}
+
+export function searchTerms(instanceId: string, doc: SearchDocument): string[] {
+  const names = [doc.firstName, doc.middleName, doc.lastName, doc.displayName].flatMap(words);
+  const terms = new Set<string>([instanceTerm(instanceId), ...names, ...names.flatMap(fuzzyForms)]);
+  for (const w of [
+    ...words(doc.company),
+    ...words(doc.jobTitle),
+    ...words(doc.notes).slice(0, MAX_NOTE_WORDS),
+  ]) {
+    terms.add(w);
+  }
+  for (const { address } of doc.emails) for (const w of words(address)) terms.add(w);
+  for (const { e164 } of doc.phones) for (const form of phoneForms(e164)) terms.add(form);
+  return [...terms];
+}
+
+/** A query that is a phone number in any common format: digits with spaces, dashes, dots, parentheses, +. */
+function asPhone(query: string, region: string): Term[] | undefined {
+  if (!/^[\d\s()+.-]+$/.test(query)) return undefined;
+  const digits = query.replace(/\D/g, '');
+  if (digits.length < 7) return undefined;
+  const parsed = parsePhoneNumberFromString(query, region as CountryCode);
+  const forms = new Set([digits]);
+  if (parsed?.isPossible()) for (const f of phoneForms(parsed.number)) forms.add(f);
+  return [...forms].map((text) => ({ text, prefix: true }));
+}
+
+/** Reads a user's query; returns undefined when it holds nothing searchable. */
+export function parseQuery(query: string, region: string): SearchQuery | undefined {
+  const phone = asPhone(query.trim(), region);
+  if (phone) return [phone];
+  const clauses = words(query)
+    .slice(0, MAX_QUERY_WORDS)
+    .map((w) => [{ text: w, prefix: true }, ...fuzzyForms(w).map((text) => ({ text, prefix: false }))]);
+  return clauses.length > 0 ? clauses : undefined;
+}
