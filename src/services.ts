@@ -61,6 +61,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   });
   const writes = new Writes(database, clock);
   const domain = { database, writes, clock };
+  const companies = new CompaniesService(domain);
   return {
     config,
     database,
@@ -71,7 +72,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     authenticator,
     writes,
     patients: new PatientsService(domain),
-    companies: new CompaniesService(domain),
-    contacts: new ContactsService(domain),
+    companies,
+    contacts: new ContactsService({ ...domain, companies }),
   };
 }

@@ -363,13 +363,3 @@ export function findLivePatientId(db: Db, scope: InstanceScope, id: string) {
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
-
-export function findLiveCompany(db: Db, scope: InstanceScope, id: string) {
-  return db
-    .selectFrom('companies')
-    .select(['id', 'name'])
-    .where('instance_id', '=', scope.instanceId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-}

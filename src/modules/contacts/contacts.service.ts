@@ -6,6 +6,7 @@ import type { Database } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import { fromJson, toBool, toIso, toJson } from '../../db/values.ts';
 import type { Clock } from '../../platform/clock.ts';
+import type { CompaniesService } from '../companies/companies.service.ts';
 import { KithError } from '../../platform/errors.ts';
 import { checkIfMatch } from '../../platform/http/etag.ts';
 import { metaInfoPage, offsetOf, type PageRequest } from '../../platform/http/pagination.ts';
@@ -22,6 +23,8 @@ export interface ContactsServiceDeps {
   database: Database;
   writes: Writes;
   clock: Clock;
+  /** Contacts point at companies; the companies service says which exist. */
+  companies: CompaniesService;
 }
 
 /** Stored in contacts.doc: the state minus what has a column of its own, plus who created and last changed it. */
@@ -187,9 +190,7 @@ export class ContactsService {
 
   /** A company's live contacts; the company itself must be live in the scope. */
   async listForCompany(scope: InstanceScope, companyId: string, paging: Paging) {
-    if (!(await repo.findLiveCompany(this.db, scope, companyId))) {
-      throw new KithError('NOT_FOUND', { message: 'Company not found', details: { id: companyId } });
-    }
+    await this.deps.companies.requireLive(scope, companyId);
     return this.list(scope, { companyId, trash: 'exclude' }, paging);
   }
 
@@ -342,7 +343,9 @@ export class ContactsService {
     }
     let company = state.company;
     if (state.companyId) {
-      const found = await repo.findLiveCompany(tx.db, tx.ctx.scope, state.companyId);
+      const found = (await this.deps.companies.findLiveByIds(tx.ctx.scope, [state.companyId], tx.db)).get(
+        state.companyId,
+      );
       if (!found) problems.push({ field: 'companyId', message: 'no such company in this instance' });
       company ??= found?.name ?? null;
     }

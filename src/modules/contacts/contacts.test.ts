@@ -390,6 +390,87 @@ describe('search', () => {
   });
 });
 
+describe('companies and their contacts', () => {
+  it('links contacts to a company, fills in its name, keeps one primary, and lists them', async () => {
+    const d = await directory();
+    const company = await kith.request<{ id: string }>('POST', `/${d.tenant.name}/live/companies`, {
+      token: d.token,
+      body: { name: 'Initech' },
+    });
+    expect(company.status, company.text).toBe(201);
+    const companyId = company.body.id;
+    const a = (await d.create(contact({ companyId, isPrimary: true }))).body;
+    const b = (await d.create(contact({ companyId, isPrimary: true }))).body;
+    expect(a.company).toBe('Initech');
+    expect((await d.get(a.id)).body.isPrimary).toBe(false);
+    expect((await d.get(b.id)).body.isPrimary).toBe(true);
+    const listPath = `/${d.tenant.name}/live/companies/${companyId}/contacts`;
+    const listed = await kith.request<Page>('GET', `${listPath}?skip=1&limit=1`, { token: d.token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.metaInfo).toMatchObject({ totalElements: 2, numberOfElements: 1, offset: 1 });
+    const paged = await kith.request<Page>('GET', `${listPath}?page=0&size=5`, { token: d.token });
+    expect(paged.body.data.map((c) => c.id).sort()).toEqual([a.id, b.id].sort());
+    expect(await d.ids(`?companyId=${companyId}`)).toHaveLength(2);
+
+    const missing = await d.create(contact({ companyId: '00000000-0000-4000-8000-000000000000' }));
+    expect(missing.status).toBe(400);
+    expect(fields(missing.body)).toEqual(['companyId']);
+    expect(
+      (await kith.request('DELETE', `/${d.tenant.name}/live/companies/${companyId}`, { token: d.token }))
+        .status,
+    ).toBe(204);
+    expect((await kith.request('GET', listPath, { token: d.token })).status).toBe(404);
+    // Nothing is lost: the contacts stay, still linked.
+    expect((await d.get(a.id)).body).toMatchObject({ companyId, company: 'Initech' });
+  });
+});
+
+describe('atomic writes', () => {
+  it('a write that fails leaves nothing behind, not even the primary switch it started', async () => {
+    const d = await directory();
+    const company = (
+      await kith.request<{ id: string }>('POST', `/${d.tenant.name}/live/companies`, {
+        token: d.token,
+        body: { name: 'Umbrella' },
+      })
+    ).body;
+    const primary = (await d.create(contact({ companyId: company.id, isPrimary: true, externalId: 'x-1' })))
+      .body;
+    // Clearing the old primary happens first; the duplicate externalId then fails the insert.
+    const failed = await d.create(contact({ companyId: company.id, isPrimary: true, externalId: 'x-1' }));
+    expect(failed.status).toBe(409);
+    expect((await d.get(primary.id)).body).toMatchObject({ isPrimary: true, version: 1 });
+    expect(await d.ids()).toEqual([primary.id]);
+  });
+});
+
+describe('phone region', () => {
+  it("reads numbers without a country code in the instance's default region", async () => {
+    const tenant = await kith.newTenant({ instances: ['live'] });
+    await kith.services.tenants.createInstance(tenant.name, 'london', { phoneRegion: 'GB' });
+    const client = await tenant.addClient({ instances: ['london', 'live'] });
+    const uk = await kith.request<Contact>('POST', `/${tenant.name}/london/contacts`, {
+      token: client.token,
+      body: { firstName: 'Ada', phone: '020 7946 0018' },
+    });
+    expect(uk.status, uk.text).toBe(201);
+    expect(uk.body.phone).toBe('+442079460018');
+    const us = await kith.request<Contact>('POST', `/${tenant.name}/live/contacts`, {
+      token: client.token,
+      body: { firstName: 'Ada', phone: '020 7946 0018' },
+    });
+    expect(us.status).toBe(400);
+    const found = await kith.request<Page>(
+      'GET',
+      `/${tenant.name}/london/contacts?search=${encodeURIComponent('020 7946 0018')}`,
+      {
+        token: client.token,
+      },
+    );
+    expect(found.body.data.map((c) => c.id)).toEqual([uk.body.id]);
+  });
+});
+
 describe('idempotency', () => {
   it('replays a retried POST, refuses the key with another body, and creates one row under concurrency', async () => {
     const d = await directory();
