@@ -136,14 +136,7 @@ export async function startKith(overrides: Partial<Config> = {}, appOptions: App
       client,
       token: () => tokenFor(client),
       async addClient({ instances: granted = instances, policy = 'full-access' }) {
-        let policyName: string;
-        if (typeof policy === 'string') {
-          policyName = policy;
-        } else {
-          await services.clients.savePolicy(name, policy);
-          policyName = policy.name;
-        }
-        const c = await services.clients.create({ tenant: name, instances: granted, policy: policyName });
+        const c = await services.clients.create({ tenant: name, instances: granted, policy });
         const extra = { apiClient: c.apiClient, secret: c.secret };
         return { ...extra, token: await tokenFor(extra) };
       },

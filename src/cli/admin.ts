@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
-import { parsePolicy, isBuiltInPolicy } from '../platform/auth/policies.ts';
+import { parsePolicy, isBuiltInPolicy, type Policy } from '../platform/auth/policies.ts';
 import { createRateLimits } from '../platform/rate-limit.ts';
 import { createServices, type Services } from '../services.ts';
 
@@ -28,8 +28,11 @@ function printer(json: boolean | undefined): Print {
   return (human, value) => process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
 }
 
-/** `--policy` takes a built-in name, a custom policy's name, or a JSON file that defines (or updates) one. */
-async function resolvePolicy(services: Services, tenant: string, policy: string): Promise<string> {
+/**
+ * `--policy` takes a built-in name, a custom policy's name, or a JSON file that defines (or updates) one; the
+ * definition is stored together with the client, only once every other check has passed.
+ */
+function readPolicy(policy: string): string | Policy {
   if (isBuiltInPolicy(policy) || !/\.json$/i.test(policy)) return policy;
   let parsed: unknown;
   try {
@@ -37,9 +40,7 @@ async function resolvePolicy(services: Services, tenant: string, policy: string)
   } catch (error) {
     throw new Error(`Cannot read policy file ${policy}: ${(error as Error).message}`);
   }
-  const definition = parsePolicy(parsed);
-  await services.clients.savePolicy(tenant, definition);
-  return definition.name;
+  return parsePolicy(parsed);
 }
 
 export function registerAdminCommands(program: Command, loadConfig: () => Config): void {
@@ -62,15 +63,26 @@ export function registerAdminCommands(program: Command, loadConfig: () => Config
   const instance = admin.command('instance').description('Instances (isolated data spaces of a tenant)');
   instance
     .command('create <tenant> <name>')
+    .option(
+      '--phone-region <code>',
+      'region for phone numbers written without a country code (ISO 3166)',
+      'US',
+    )
     .option(...json)
     .description('Create an instance in a tenant')
-    .action(async (tenantName: string, name: string, opts: { json?: boolean }) => {
-      const created = await withServices(loadConfig(), (s) => s.tenants.createInstance(tenantName, name));
-      printer(opts.json)(`Created instance ${tenantName}/${created.name}`, {
-        tenant: tenantName,
-        name: created.name,
-        createdAt: created.createdAt,
-      });
+    .action(async (tenantName: string, name: string, opts: { json?: boolean; phoneRegion: string }) => {
+      const created = await withServices(loadConfig(), (s) =>
+        s.tenants.createInstance(tenantName, name, { phoneRegion: opts.phoneRegion.toUpperCase() }),
+      );
+      printer(opts.json)(
+        `Created instance ${tenantName}/${created.name} (phone region ${created.phoneRegion})`,
+        {
+          tenant: tenantName,
+          name: created.name,
+          phoneRegion: created.phoneRegion,
+          createdAt: created.createdAt,
+        },
+      );
     });
 
   const client = admin.command('client').description('API clients');
@@ -101,7 +113,7 @@ export function registerAdminCommands(program: Command, loadConfig: () => Config
               .split(',')
               .map((i) => i.trim())
               .filter(Boolean),
-            policy: await resolvePolicy(s, tenantName, opts.policy),
+            policy: readPolicy(opts.policy),
           }),
         );
         printer(opts.json)(

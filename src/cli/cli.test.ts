@@ -138,14 +138,13 @@ describe(`kith admin (${DATABASE_URL ? 'PostgreSQL' : 'SQLite'})`, () => {
         name: tenant,
         createdAt: anyString(),
       });
-      const instances = await Promise.all(
-        ['live', 'sandbox'].map(async (name) =>
-          json(await cli('admin', 'instance', 'create', tenant, name, '--json')),
-        ),
-      );
+      const instances = await Promise.all([
+        cli('admin', 'instance', 'create', tenant, 'live', '--json').then(json),
+        cli('admin', 'instance', 'create', tenant, 'sandbox', '--phone-region', 'gb', '--json').then(json),
+      ]);
       expect(instances).toEqual([
-        { tenant, name: 'live', createdAt: anyString() },
-        { tenant, name: 'sandbox', createdAt: anyString() },
+        { tenant, name: 'live', phoneRegion: 'US', createdAt: anyString() },
+        { tenant, name: 'sandbox', phoneRegion: 'GB', createdAt: anyString() },
       ]);
 
       const created = json(

@@ -107,7 +107,11 @@ export class TenantsService {
     return Number((await repo.countTenants(this.database.db)).n);
   }
 
-  async createInstance(tenantName: string, name: string, options: { phoneRegion?: string } = {}): Promise<Instance> {
+  async createInstance(
+    tenantName: string,
+    name: string,
+    options: { phoneRegion?: string } = {},
+  ): Promise<Instance> {
     checkName('instance', name, RESERVED_INSTANCE_NAMES);
     const phoneRegion = options.phoneRegion ?? 'US';
     if (!isSupportedCountry(phoneRegion)) {

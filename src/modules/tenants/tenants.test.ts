@@ -60,6 +60,24 @@ describe('tenants and instances', () => {
     await expect(
       kith.services.clients.create({ tenant: tenant.name, instances: ['live'], policy: 'no-such-policy' }),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // A custom policy is stored only together with a client that was created.
+    const readers = {
+      name: 'readers',
+      grants: [{ resource: 'contacts' as const, actions: ['read' as const] }],
+    };
+    await expect(
+      kith.services.clients.create({ tenant: tenant.name, instances: ['prod'], policy: readers }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      kith.services.clients.create({ tenant: tenant.name, instances: ['live'], policy: 'readers' }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      kith.services.clients.create({
+        tenant: tenant.name,
+        instances: ['live'],
+        policy: { ...readers, name: 'read-only' },
+      }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
   it('a read-only client may read but its policy is enforced per permission', async () => {

@@ -82,11 +82,15 @@ export class ClientsService {
     };
   }
 
+  /**
+   * Creates a client. `policy` names a built-in or stored policy, or defines a custom one, which is stored (or
+   * replaced) in the same transaction as the client, after every check has passed.
+   */
   async create(input: {
     tenant: string;
     name?: string;
     instances: string[];
-    policy: string;
+    policy: string | Policy;
   }): Promise<CreatedClient> {
     const { database, clock } = this.deps;
     const tenant = await this.deps.tenants.getTenant(input.tenant);
@@ -104,7 +108,10 @@ export class ClientsService {
         details: { instances: missing },
       });
     }
-    await this.requirePolicy(tenant.id, input.policy);
+    const definition = typeof input.policy === 'string' ? undefined : input.policy;
+    const policyName = definition ? definition.name : (input.policy as string);
+    if (definition) this.checkCustomPolicy(definition);
+    else await this.requirePolicy(tenant.id, policyName);
     const secret = generateSecret();
     const at = clock.now().toISOString();
     const orderedIds = instanceNames.map((n) => found.find((f) => f.name === n)!.id);
@@ -117,13 +124,16 @@ export class ClientsService {
         key,
         name: input.name?.trim() || key,
         secret_hash: hashSecret(secret),
-        policy: input.policy,
+        policy: policyName,
         enabled: database.bool(true),
         created_at: at,
         updated_at: at,
       };
       try {
-        await database.db.transaction().execute((trx) => repo.insertClient(trx, row, orderedIds));
+        await database.db.transaction().execute(async (trx) => {
+          if (definition) await this.storePolicy(trx, tenant.id, definition, at);
+          await repo.insertClient(trx, row, orderedIds);
+        });
       } catch (error) {
         if (isUniqueViolation(error) && attempt < 3) continue;
         throw error;
@@ -133,7 +143,7 @@ export class ClientsService {
         name: row.name,
         tenant: tenant.name,
         instances: instanceNames,
-        policy: input.policy,
+        policy: policyName,
         enabled: true,
         createdAt: at,
         updatedAt: at,
@@ -197,19 +207,20 @@ export class ClientsService {
     return secret;
   }
 
-  /** Stores (or replaces) a tenant's custom policy. Built-in names cannot be redefined. */
-  async savePolicy(tenantName: string, policy: Policy): Promise<void> {
+  private checkCustomPolicy(policy: Policy): void {
     if (isBuiltInPolicy(policy.name)) {
       throw new KithError('CONFLICT', {
         message: `"${policy.name}" is a built-in policy and cannot be redefined`,
       });
     }
-    const tenant = await this.deps.tenants.getTenant(tenantName);
-    await repo.upsertPolicy(this.deps.database.db, tenant.id, {
+  }
+
+  private async storePolicy(db: repo.Db, tenantId: string, policy: Policy, at: string): Promise<void> {
+    await repo.upsertPolicy(db, tenantId, {
       id: randomUUID(),
       name: policy.name,
       grants: toJson(policy.grants),
-      at: this.deps.clock.now().toISOString(),
+      at,
     });
   }
 
