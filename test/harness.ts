@@ -87,14 +87,16 @@ export function testDatabaseSettings(): Pick<Config, 'dataDir' | 'databaseUrl'> 
 }
 
 export async function startKith(overrides: Partial<Config> = {}, appOptions: AppOptions = {}): Promise<Kith> {
+  // A second node on an existing database passes its settings; only a fresh node gets a fresh database.
+  const database = 'dataDir' in overrides ? {} : testDatabaseSettings();
   const config = loadConfig(
     { KITH_LOG_LEVEL: process.env.KITH_TEST_LOG ?? 'silent', KITH_NO_DEMO: '1' },
-    { ...testDatabaseSettings(), port: 0, ...overrides },
+    { ...database, port: 0, ...overrides },
   );
-  const database = openDatabase(config);
-  await migrate(database);
+  const db = openDatabase(config);
+  await migrate(db);
   const clock = new TestClock();
-  const services = await createServices({ config, database, clock });
+  const services = await createServices({ config, database: db, clock });
   const app = await buildApp(services, appOptions);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
 
@@ -147,7 +149,7 @@ export async function startKith(overrides: Partial<Config> = {}, appOptions: App
     baseUrl: address,
     app,
     services,
-    database,
+    database: db,
     clock,
     config,
     request,
@@ -156,7 +158,7 @@ export async function startKith(overrides: Partial<Config> = {}, appOptions: App
     async close() {
       await app.close();
       await services.rateLimits.close();
-      await database.close();
+      await db.close();
       if (!config.databaseUrl) fs.rmSync(config.dataDir, { recursive: true, force: true });
     },
   };

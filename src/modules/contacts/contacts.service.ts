@@ -50,9 +50,10 @@ class VersionMoved extends Error {}
 
 const MAX_ATTEMPTS = 3;
 
-export function stateOf(row: Row): ContactState {
-  const doc = fromJson<ContactDoc>(row.doc);
-  return {
+/** The stored document and the columns, read back as the contact's state and its authors. */
+function read(row: Row): { state: ContactState; createdBy: string; updatedBy: string } {
+  const { createdBy, updatedBy, ...doc } = fromJson<ContactDoc>(row.doc);
+  const state: ContactState = {
     ...EMPTY_STATE,
     ...doc,
     patientId: row.patient_id,
@@ -62,21 +63,19 @@ export function stateOf(row: Row): ContactState {
     source: row.source,
     externalId: row.external_id,
   };
+  return { state, createdBy, updatedBy };
+}
+
+export function stateOf(row: Row): ContactState {
+  return read(row).state;
 }
 
 export function toContact(row: Row): Contact {
-  const {
-    displayNameExplicit: _explicit,
-    createdBy,
-    updatedBy,
-    ...state
-  } = {
-    ...stateOf(row),
-    ...pickAuthors(row),
-  };
+  const { state, createdBy, updatedBy } = read(row);
+  const { displayNameExplicit: _explicit, ...fields } = state;
   return {
     id: row.id,
-    ...state,
+    ...fields,
     email: state.emails.find((e) => e.primary)?.address ?? null,
     phone: state.phones.find((p) => p.primary)?.e164 ?? null,
     createdAt: toIso(row.created_at),
@@ -86,11 +85,6 @@ export function toContact(row: Row): Contact {
     deletedAt: row.deleted_at === null ? null : toIso(row.deleted_at),
     version: row.version,
   };
-}
-
-function pickAuthors(row: Row): { createdBy: string; updatedBy: string } {
-  const doc = fromJson<Partial<ContactDoc>>(row.doc);
-  return { createdBy: doc.createdBy ?? '', updatedBy: doc.updatedBy ?? '' };
 }
 
 function sortValue(row: Row, column: repo.ListOrder['column']): string {
@@ -303,7 +297,7 @@ export class ContactsService {
         ctx.scope,
         id,
         row.version,
-        { ...this.values(resolved, pickAuthors(row).createdBy, ctx.actor.id), now: tx.now },
+        { ...this.values(resolved, read(row).createdBy, ctx.actor.id), now: tx.now },
         resolved.tags,
         searchTerms(ctx.scope.instanceId, resolved),
       );
