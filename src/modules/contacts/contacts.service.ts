@@ -199,7 +199,15 @@ export class ContactsService {
         tx.db,
         this.deps.database.engine,
         ctx.scope,
-        { ...this.values(resolved, ctx.actor.id, ctx.actor.id), id, now: tx.now },
+        {
+          ...rowValues(
+            resolved,
+            { createdBy: ctx.actor.id, updatedBy: ctx.actor.id },
+            this.deps.database.bool,
+          ),
+          id,
+          now: tx.now,
+        },
         resolved.tags,
         searchTerms(ctx.scope.instanceId, resolved),
       );
@@ -297,7 +305,14 @@ export class ContactsService {
         ctx.scope,
         id,
         row.version,
-        { ...this.values(resolved, read(row).createdBy, ctx.actor.id), now: tx.now },
+        {
+          ...rowValues(
+            resolved,
+            { createdBy: read(row).createdBy, updatedBy: ctx.actor.id },
+            this.deps.database.bool,
+          ),
+          now: tx.now,
+        },
         resolved.tags,
         searchTerms(ctx.scope.instanceId, resolved),
       );
@@ -381,22 +396,30 @@ export class ContactsService {
     tx.record({ resource: 'contact', id, action, after: contact });
     return contact;
   }
+}
 
-  private values(state: ContactState, createdBy: string, updatedBy: string): repo.ContactValues {
-    const { patientId, companyId, relationship, isPrimary, source, externalId, ...rest } = state;
-    const doc: ContactDoc = { ...rest, createdBy, updatedBy };
-    return {
-      patient_id: patientId,
-      company_id: companyId,
-      relationship,
-      is_primary: this.deps.database.bool(isPrimary),
-      source,
-      external_id: externalId,
-      company_key: state.company ? fold(state.company) : null,
-      sort_name: sortKey(state.displayName),
-      sort_last: sortKey(state.lastName),
-      sort_company: sortKey(state.company),
-      doc: toJson(doc),
-    };
-  }
+/**
+ * The row a contact state is stored as (document plus indexed columns). Exported for bulk loaders (the benchmark
+ * dataset builder), which must store exactly what the service would.
+ */
+export function rowValues(
+  state: ContactState,
+  authors: { createdBy: string; updatedBy: string },
+  bool: Database['bool'],
+): repo.ContactValues {
+  const { patientId, companyId, relationship, isPrimary, source, externalId, ...rest } = state;
+  const doc: ContactDoc = { ...rest, ...authors };
+  return {
+    patient_id: patientId,
+    company_id: companyId,
+    relationship,
+    is_primary: bool(isPrimary),
+    source,
+    external_id: externalId,
+    company_key: state.company ? fold(state.company) : null,
+    sort_name: sortKey(state.displayName),
+    sort_last: sortKey(state.lastName),
+    sort_company: sortKey(state.company),
+    doc: toJson(doc),
+  };
 }
