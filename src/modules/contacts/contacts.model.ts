@@ -79,17 +79,27 @@ export function toE164(number: string, defaultRegion: string): string | undefine
   return parsed && parsed.isValid() ? parsed.number : undefined;
 }
 
-/** Makes exactly one entry primary when there are entries: the one flagged, else the first. */
-function onePrimary<T extends { primary: boolean }>(
-  entries: T[],
+/**
+ * Names the second entry flagged primary, by its index in the request (before duplicates or invalid entries are
+ * dropped), since only one may be.
+ */
+function checkOnePrimary(
+  entries: Array<{ primary?: boolean }>,
   field: string,
   problems: FieldProblem[],
-): T[] {
+): void {
   const flagged = entries.flatMap((e, i) => (e.primary ? [i] : []));
   if (flagged.length > 1) {
     problems.push({ field: `${field}[${flagged[1]}].primary`, message: 'only one entry may be primary' });
   }
-  const primary = flagged[0] ?? 0;
+}
+
+/** Makes exactly one entry primary when there are entries: the one flagged, else the first. */
+function onePrimary<T extends { primary: boolean }>(entries: T[]): T[] {
+  const primary = Math.max(
+    0,
+    entries.findIndex((e) => e.primary),
+  );
   return entries.map((e, i) => ({ ...e, primary: i === primary }));
 }
 
@@ -114,6 +124,7 @@ export function reconcileEmails(
   primary: string | null | undefined,
   problems: FieldProblem[],
 ): EmailEntry[] {
+  checkOnePrimary(entries, 'emails', problems);
   let list: EmailEntry[] = entries.map((e) => ({
     address: normalizeEmail(e.address),
     label: e.label ?? 'other',
@@ -128,7 +139,7 @@ export function reconcileEmails(
       ? list.map((e) => ({ ...e, primary: e === existing }))
       : [{ address, label: 'other', primary: true }, ...list.map((e) => ({ ...e, primary: false }))];
   }
-  return onePrimary(list, 'emails', problems);
+  return onePrimary(list);
 }
 
 export function reconcilePhones(
@@ -150,6 +161,7 @@ export function reconcilePhones(
     const parsed = parse(e.number, `${field}[${i}].number`);
     return parsed ? [{ ...parsed, label: e.label ?? 'other', primary: e.primary ?? false }] : [];
   });
+  checkOnePrimary(entries, field, problems);
   list = dedupeBy(list, (p) => p.e164);
   if (primary === null) list = list.filter((p) => !p.primary);
   else if (primary !== undefined) {
@@ -161,25 +173,24 @@ export function reconcilePhones(
         : [{ ...parsed, primary: true }, ...list.map((p) => ({ ...p, primary: false }))];
     }
   }
-  return onePrimary(list, field, problems);
+  return onePrimary(list);
 }
 
-function dedupeBy<T>(items: T[], key: (item: T) => string): T[] {
-  const seen = new Set<string>();
-  return items.filter((item) => {
+/** Drops later duplicates (the first spelling wins) but keeps a primary flag any of them carried. */
+function dedupeBy<T extends { primary?: boolean }>(items: T[], key: (item: T) => string): T[] {
+  const kept = new Map<string, T>();
+  for (const item of items) {
     const k = key(item);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+    const first = kept.get(k);
+    if (!first) kept.set(k, item);
+    else if (item.primary) kept.set(k, { ...first, primary: true });
+  }
+  return [...kept.values()];
 }
 
 /** Trimmed, blank ones dropped, duplicates removed (first spelling kept), order preserved. */
 export function normalizeTags(tags: string[]): string[] {
-  return dedupeBy(
-    tags.map((t) => t.trim()).filter((t) => t !== ''),
-    (t) => t,
-  );
+  return [...new Set(tags.map((t) => t.trim()).filter((t) => t !== ''))];
 }
 
 /** Sort keys compare byte-wise; empty values sort last in ascending order. */

@@ -1,38 +1,21 @@
 // SQL for contacts. Every function takes the instance scope first and filters on it; reads skip soft-deleted rows
 // unless asked. Search matching is delegated to db/search.ts (the engines differ there).
-import { sql, type Kysely, type Transaction, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction, type SelectQueryBuilder } from 'kysely';
 import type { Engine } from '../../db/database.ts';
-import type { DB } from '../../db/schema.ts';
+import type { ContactsTable, DB } from '../../db/schema.ts';
 import { indexContact, matches, searchColumn, unindexContact } from '../../db/search.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
 import { instanceTerm, type SearchQuery } from './contacts.search.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
-export interface ContactRow {
-  id: string;
-  seq?: number;
-  patient_id: string | null;
-  company_id: string | null;
-  relationship: string | null;
-  is_primary: boolean | number;
-  source: string | null;
-  external_id: string | null;
-  company_key: string | null;
-  sort_name: string;
-  sort_last: string;
-  sort_company: string;
-  doc: unknown;
-  created_at: Date | string;
-  updated_at: Date | string;
-  deleted_at: Date | string | null;
-  version: number;
-}
+/** A contact row as the reads return it (the engine-specific search columns left out). */
+export type ContactRow = Omit<Selectable<ContactsTable>, 'seq' | 'search' | 'instance_id'>;
 
 /** Everything a write sets on a contact row besides its identity and timestamps. */
 export type ContactValues = Omit<
   ContactRow,
-  'id' | 'seq' | 'created_at' | 'updated_at' | 'deleted_at' | 'version'
+  'id' | 'created_at' | 'updated_at' | 'deleted_at' | 'version'
 > & {
   doc: string;
 };

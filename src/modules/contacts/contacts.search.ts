@@ -3,8 +3,8 @@
 //
 // - Words of the names, company, job title, notes and email addresses, folded (lower case, no accents), matched
 //   by prefix: "ana gar" finds "Ana García".
-// - One typo in a name: each name word of 4+ letters is also stored as `_word` and `_` + every one-letter
-//   deletion of it; a query word matches when its own `_` forms meet one of those (edit distance ≤ 1).
+// - One typo in a name: each name word of 3+ letters is also stored as `_word`, and (4+ letters) as `_` + every
+//   one-letter deletion of it; a query word matches when its own `_` forms meet one of those (edit distance ≤ 1).
 // - Phones by their digits in E.164, national and 7-digit local form, so "+1 415-555-0001", "(415) 555-0001" and
 //   "4155550001" all find the same contact.
 // - The instance as a term (`i_…`), so the index narrows to one instance before anything else.
@@ -13,7 +13,8 @@ import { fold } from './contacts.model.ts';
 
 const MAX_NOTE_WORDS = 300;
 const MAX_QUERY_WORDS = 8;
-const FUZZY_MIN_LENGTH = 4;
+/** Words this long get their `_word` form; a letter deleted from one leaves at least this many. */
+const FUZZY_MIN_LENGTH = 3;
 
 export interface SearchDocument {
   firstName: string | null;
@@ -46,12 +47,21 @@ export function words(text: string | null | undefined): string[] {
     .filter(Boolean);
 }
 
+/** Every form with one letter removed (by code point, so letters outside the BMP stay whole). */
 function deletions(word: string): string[] {
-  return [...new Set([...word].map((_, i) => word.slice(0, i) + word.slice(i + 1)))];
+  const letters = [...word];
+  return [...new Set(letters.map((_, i) => [...letters.slice(0, i), ...letters.slice(i + 1)].join('')))];
 }
 
+/**
+ * `_word`, and `_` + each one-letter deletion while that leaves FUZZY_MIN_LENGTH letters: two words within one
+ * edit (insertion, deletion, substitution, or a swap of neighbours) then share a form.
+ */
 function fuzzyForms(word: string): string[] {
-  return word.length < FUZZY_MIN_LENGTH ? [] : [`_${word}`, ...deletions(word).map((d) => `_${d}`)];
+  const length = [...word].length;
+  if (length < FUZZY_MIN_LENGTH) return [];
+  const dels = length > FUZZY_MIN_LENGTH ? deletions(word) : [];
+  return [`_${word}`, ...dels.map((d) => `_${d}`)];
 }
 
 function phoneForms(e164: string): string[] {
@@ -79,7 +89,8 @@ export function searchTerms(instanceId: string, doc: SearchDocument): string[] {
 function asPhone(query: string, region: string): Term[] | undefined {
   if (!/^[\d\s()+.-]+$/.test(query)) return undefined;
   const digits = query.replace(/\D/g, '');
-  if (digits.length < 7) return undefined;
+  // Six digits is the shortest national number in use (Andorra, the Faroes, …).
+  if (digits.length < 6) return undefined;
   const parsed = parsePhoneNumberFromString(query, region as CountryCode);
   const forms = new Set([digits]);
   if (parsed?.isPossible()) for (const f of phoneForms(parsed.number)) forms.add(f);
