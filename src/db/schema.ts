@@ -90,7 +90,6 @@ export interface ContactsTable extends DocumentColumns {
   is_primary: Bool;
   source: string | null;
   external_id: string | null;
-  company_key: string | null;
   sort_name: string;
   sort_last: string;
   sort_company: string;

@@ -86,7 +86,6 @@ export const directory: KithMigration = {
       .addColumn('is_primary', t.boolean, (c) => c.notNull())
       .addColumn('source', 'text')
       .addColumn('external_id', 'text')
-      .addColumn('company_key', 'text')
       .addColumn('sort_name', sortKey, (c) => c.notNull())
       .addColumn('sort_last', sortKey, (c) => c.notNull())
       .addColumn('sort_company', sortKey, (c) => c.notNull())

@@ -1,10 +1,9 @@
 // From the list route's query parameters to the repository's filter, and the compact projection.
 import { KithError } from '../../platform/errors.ts';
 import { isSet } from '../../platform/http/schema-helpers.ts';
-import { fold } from './contacts.model.ts';
 import type { ListFilter } from './contacts.repository.ts';
 import type { Contact, ListQuery } from './contacts.schemas.ts';
-import { parseQuery } from './contacts.search.ts';
+import { parseQuery, words } from './contacts.search.ts';
 
 export function toListFilter(query: ListQuery, phoneRegion: string): ListFilter {
   if (isSet(query.includeDeleted) && isSet(query.onlyDeleted)) {
@@ -20,7 +19,7 @@ export function toListFilter(query: ListQuery, phoneRegion: string): ListFilter 
     // A search with nothing searchable in it (only punctuation) matches nothing rather than everything.
     ...(query.search?.trim() ? { search: search ?? [[{ text: '_', prefix: false }]] } : {}),
     ...(query.tag?.length ? { tags: [...new Set(query.tag)] } : {}),
-    ...(query.company?.trim() ? { companyContains: fold(query.company) } : {}),
+    ...(words(query.company).length > 0 ? { companyWords: words(query.company) } : {}),
     ...(query.source !== undefined ? { source: query.source } : {}),
     ...(query.patientId !== undefined ? { patientId: query.patientId } : {}),
     ...(query.companyId !== undefined ? { companyId: query.companyId } : {}),

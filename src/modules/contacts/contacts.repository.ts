@@ -5,7 +5,7 @@ import type { Engine } from '../../db/database.ts';
 import type { ContactsTable, DB } from '../../db/schema.ts';
 import { indexContact, matches, searchColumn, unindexContact } from '../../db/search.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
-import { instanceTerm, type SearchQuery } from './contacts.search.ts';
+import { companyClauses, instanceTerm, type SearchQuery } from './contacts.search.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -28,7 +28,6 @@ const COLUMNS = [
   'contacts.is_primary',
   'contacts.source',
   'contacts.external_id',
-  'contacts.company_key',
   'contacts.sort_name',
   'contacts.sort_last',
   'contacts.sort_company',
@@ -224,7 +223,8 @@ export const SORT_COLUMNS = {
 export interface ListFilter {
   search?: SearchQuery;
   tags?: string[];
-  companyContains?: string;
+  /** Words the company name must have words starting with (case and accents ignored). */
+  companyWords?: string[];
   source?: string;
   patientId?: string;
   companyId?: string;
@@ -246,7 +246,9 @@ function filtered(db: Db, engine: Engine, scope: InstanceScope, filter: ListFilt
     .where('contacts.instance_id', '=', scope.instanceId);
   if (filter.trash === 'exclude') q = q.where('contacts.deleted_at', 'is', null);
   if (filter.trash === 'only') q = q.where('contacts.deleted_at', 'is not', null);
-  if (filter.search) q = q.where(matches(engine, instanceTerm(scope.instanceId), filter.search));
+  // The search and the company filter are both answered by the full-text index, in one match.
+  const clauses = [...(filter.search ?? []), ...companyClauses(filter.companyWords ?? [])];
+  if (clauses.length > 0) q = q.where(matches(engine, instanceTerm(scope.instanceId), clauses));
   for (const tag of filter.tags ?? []) {
     q = q.where((eb) =>
       eb.exists(
@@ -259,19 +261,12 @@ function filtered(db: Db, engine: Engine, scope: InstanceScope, filter: ListFilt
       ),
     );
   }
-  if (filter.companyContains) {
-    q = q.where('contacts.company_key', 'like', `%${escapeLike(filter.companyContains)}%`);
-  }
   if (filter.source !== undefined) q = q.where('contacts.source', '=', filter.source);
   if (filter.patientId !== undefined) q = q.where('contacts.patient_id', '=', filter.patientId);
   if (filter.companyId !== undefined) q = q.where('contacts.company_id', '=', filter.companyId);
   if (filter.relationship !== undefined) q = q.where('contacts.relationship', '=', filter.relationship);
   if (filter.updatedSince !== undefined) q = q.where('contacts.updated_at', '>=', filter.updatedSince);
   return q;
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export function listContacts(

@@ -7,6 +7,8 @@
 //   one-letter deletion of it; a query word matches when its own `_` forms meet one of those (edit distance ≤ 1).
 // - Phones by their digits in E.164, national and 7-digit local form, so "+1 415-555-0001", "(415) 555-0001" and
 //   "4155550001" all find the same contact.
+// - The company's words again as `c_word`, so the company filter ("partial, case-insensitive": any word of the
+//   company name starting with each word given) is answered by the same index.
 // - The instance as a term (`i_…`), so the index narrows to one instance before anything else.
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { fold } from './contacts.model.ts';
@@ -80,6 +82,7 @@ export function searchTerms(instanceId: string, doc: SearchDocument): string[] {
   ]) {
     terms.add(w);
   }
+  for (const w of words(doc.company)) terms.add(`c_${w}`);
   for (const { address } of doc.emails) for (const w of words(address)) terms.add(w);
   for (const { e164 } of doc.phones) for (const form of phoneForms(e164)) terms.add(form);
   return [...terms];
@@ -95,6 +98,11 @@ function asPhone(query: string, region: string): Term[] | undefined {
   const forms = new Set([digits]);
   if (parsed?.isPossible()) for (const f of phoneForms(parsed.number)) forms.add(f);
   return [...forms].map((text) => ({ text, prefix: true }));
+}
+
+/** The company filter as query clauses: every word given must start a word of the company name. */
+export function companyClauses(companyWords: string[]): SearchQuery {
+  return companyWords.slice(0, MAX_QUERY_WORDS).map((w) => [{ text: `c_${w}`, prefix: true }]);
 }
 
 /** Reads a user's query; returns undefined when it holds nothing searchable. */

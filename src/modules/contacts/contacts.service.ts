@@ -13,7 +13,7 @@ import { metaInfoPage, offsetOf, type PageRequest } from '../../platform/http/pa
 import type { InstanceScope } from '../../platform/http/context.ts';
 import type { WriteContext, WriteTx, Writes } from '../../platform/writes.ts';
 import { applyInput, customFieldsProblem, EMPTY_STATE, type ContactState } from './contacts.apply.ts';
-import { fold, mergeCustomFields, sortKey, type FieldProblem } from './contacts.model.ts';
+import { mergeCustomFields, sortKey, type FieldProblem } from './contacts.model.ts';
 import * as repo from './contacts.repository.ts';
 import type { Contact, ContactInput } from './contacts.schemas.ts';
 import { searchTerms } from './contacts.search.ts';
@@ -416,7 +416,6 @@ export function rowValues(
     is_primary: bool(isPrimary),
     source,
     external_id: externalId,
-    company_key: state.company ? fold(state.company) : null,
     sort_name: sortKey(state.displayName),
     sort_last: sortKey(state.lastName),
     sort_company: sortKey(state.company),
