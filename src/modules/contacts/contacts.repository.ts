@@ -39,9 +39,9 @@ const COLUMNS = [
 ] as const;
 
 export async function insertContact(
+  scope: InstanceScope,
   db: Db,
   engine: Engine,
-  scope: InstanceScope,
   row: ContactValues & { id: string; now: string },
   tags: string[],
   terms: string[],
@@ -60,15 +60,15 @@ export async function insertContact(
     })
     .returning(engine === 'sqlite' ? ['seq'] : ['id'])
     .executeTakeFirstOrThrow();
-  await replaceTags(db, scope, row.id, tags);
+  await replaceTags(scope, db, row.id, tags);
   if (engine === 'sqlite') await indexContact(db, engine, (inserted as { seq: number }).seq, terms);
 }
 
 /** Updates a contact only if it is still at `version`; returns false when another write got there first. */
 export async function updateContact(
+  scope: InstanceScope,
   db: Db,
   engine: Engine,
-  scope: InstanceScope,
   id: string,
   version: number,
   change: ContactValues & { now: string; deleted_at?: string | null },
@@ -90,15 +90,15 @@ export async function updateContact(
     .returning(engine === 'sqlite' ? ['seq'] : ['id'])
     .executeTakeFirst();
   if (!updated) return false;
-  await replaceTags(db, scope, id, tags);
+  await replaceTags(scope, db, id, tags);
   if (engine === 'sqlite') await indexContact(db, engine, (updated as { seq: number }).seq, terms);
   return true;
 }
 
 /** Sets or clears deleted_at at `version`; false when the version moved on. */
 export async function setDeleted(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   id: string,
   version: number,
   deletedAt: string | null,
@@ -115,9 +115,9 @@ export async function setDeleted(
 }
 
 export async function purgeContact(
+  scope: InstanceScope,
   db: Db,
   engine: Engine,
-  scope: InstanceScope,
   id: string,
   version: number,
 ) {
@@ -132,7 +132,7 @@ export async function purgeContact(
   return deleted !== undefined;
 }
 
-async function replaceTags(db: Db, scope: InstanceScope, contactId: string, tags: string[]) {
+async function replaceTags(scope: InstanceScope, db: Db, contactId: string, tags: string[]) {
   await db.deleteFrom('contact_tags').where('contact_id', '=', contactId).execute();
   if (tags.length > 0) {
     await db
@@ -143,8 +143,8 @@ async function replaceTags(db: Db, scope: InstanceScope, contactId: string, tags
 }
 
 export function findContact(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   id: string,
   options: { includeDeleted?: boolean } = {},
 ) {
@@ -159,8 +159,8 @@ export function findContact(
 
 /** Clears the primary flag of the owner's other live contacts (before one of them becomes primary). */
 export async function clearPrimary(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   owner: { column: 'patient_id' | 'company_id'; id: string },
   exceptId: string,
   now: string,
@@ -179,7 +179,7 @@ export async function clearPrimary(
   return rows.map((r) => r.id);
 }
 
-export async function findContactsByIds(db: Db, scope: InstanceScope, ids: string[]) {
+export async function findContactsByIds(scope: InstanceScope, db: Db, ids: string[]) {
   if (ids.length === 0) return [];
   return db
     .selectFrom('contacts')
@@ -194,8 +194,8 @@ export async function findContactsByIds(db: Db, scope: InstanceScope, ids: strin
  * caller can record one change per contact.
  */
 export async function softDeleteContactsOfPatient(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   patientId: string,
   now: string,
 ): Promise<string[]> {
@@ -240,7 +240,7 @@ export interface ListOrder {
   after?: { value: string; id: string };
 }
 
-function filtered(db: Db, engine: Engine, scope: InstanceScope, filter: ListFilter) {
+function filtered(scope: InstanceScope, db: Db, engine: Engine, filter: ListFilter) {
   let q: SelectQueryBuilder<DB, 'contacts', object> = db
     .selectFrom('contacts')
     .where('contacts.instance_id', '=', scope.instanceId);
@@ -270,15 +270,15 @@ function filtered(db: Db, engine: Engine, scope: InstanceScope, filter: ListFilt
 }
 
 export function listContacts(
+  scope: InstanceScope,
   db: Db,
   engine: Engine,
-  scope: InstanceScope,
   filter: ListFilter,
   order: ListOrder,
   page: { limit: number; offset: number },
 ) {
   const column = `contacts.${order.column}` as const;
-  let q = filtered(db, engine, scope, filter).select(COLUMNS);
+  let q = filtered(scope, db, engine, filter).select(COLUMNS);
   if (order.after) {
     const { value, id } = order.after;
     const cmp = order.direction === 'asc' ? '>' : '<';
@@ -296,13 +296,13 @@ export function listContacts(
 
 /** Counts matching rows, stopping at `cap + 1` so a count never costs more than reading that many index entries. */
 export async function countContacts(
+  scope: InstanceScope,
   db: Db,
   engine: Engine,
-  scope: InstanceScope,
   filter: ListFilter,
   cap: number,
 ): Promise<number> {
-  const inner = filtered(db, engine, scope, filter)
+  const inner = filtered(scope, db, engine, filter)
     .select(sql`1`.as('one'))
     .limit(cap + 1);
   const row = await db
@@ -313,8 +313,8 @@ export async function countContacts(
 }
 
 /** PostgreSQL's planner estimate of the matching rows (cheap; used when the exact count passes the cap). */
-export async function estimateContacts(db: Db, engine: Engine, scope: InstanceScope, filter: ListFilter) {
-  const compiled = filtered(db, engine, scope, filter)
+export async function estimateContacts(scope: InstanceScope, db: Db, engine: Engine, filter: ListFilter) {
+  const compiled = filtered(scope, db, engine, filter)
     .select(sql`1`.as('one'))
     .compile();
   const result = await sql<{
@@ -332,7 +332,7 @@ function literal(value: unknown): string {
 }
 
 /** Reference checks inside a write: the patient or company a contact points at must be live in the scope. */
-export function findLivePatientId(db: Db, scope: InstanceScope, id: string) {
+export function findLivePatientId(scope: InstanceScope, db: Db, id: string) {
   return db
     .selectFrom('patients')
     .select('id')

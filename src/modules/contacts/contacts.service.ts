@@ -120,7 +120,7 @@ export class ContactsService {
 
   async get(scope: InstanceScope, id: string, pre: Pick<Preconditions, 'patientId'> = {}): Promise<Contact> {
     if (pre.patientId !== undefined) await this.requirePatient(scope, pre.patientId);
-    const row = owned(await repo.findContact(this.db, scope, id), pre);
+    const row = owned(await repo.findContact(scope, this.db, id), pre);
     if (!row) throw notFound(id);
     return toContact(row);
   }
@@ -131,11 +131,11 @@ export class ContactsService {
     const filter: repo.ListFilter = { patientId, trash: 'exclude' };
     const order: repo.ListOrder = { column: 'sort_name', direction: 'asc' };
     const [rows, total] = await Promise.all([
-      repo.listContacts(this.db, this.deps.database.engine, scope, filter, order, {
+      repo.listContacts(scope, this.db, this.deps.database.engine, filter, order, {
         limit: page.size,
         offset: offsetOf(page),
       }),
-      repo.countContacts(this.db, this.deps.database.engine, scope, filter, Number.MAX_SAFE_INTEGER - 1),
+      repo.countContacts(scope, this.db, this.deps.database.engine, filter, Number.MAX_SAFE_INTEGER - 1),
     ]);
     return metaInfoPage(rows.map(toContact), page, total);
   }
@@ -147,7 +147,7 @@ export class ContactsService {
   }
 
   private async requirePatient(scope: InstanceScope, patientId: string): Promise<void> {
-    if (!(await repo.findLivePatientId(this.db, scope, patientId))) {
+    if (!(await repo.findLivePatientId(scope, this.db, patientId))) {
       throw new KithError('NOT_FOUND', { message: 'Patient not found', details: { id: patientId } });
     }
   }
@@ -157,20 +157,20 @@ export class ContactsService {
     const { engine } = this.deps.database;
     const plan = planPage(paging, filter);
     const [rows, counted] = await Promise.all([
-      repo.listContacts(this.db, engine, scope, filter, plan.order, {
+      repo.listContacts(scope, this.db, engine, filter, plan.order, {
         limit: plan.limit + 1,
         offset: plan.offset,
       }),
-      repo.countContacts(this.db, engine, scope, filter, COUNT_CAP),
+      repo.countContacts(scope, this.db, engine, filter, COUNT_CAP),
     ]);
     const total = { value: counted, estimate: false };
     if (counted > COUNT_CAP) {
       if (engine === 'postgres') {
-        total.value = Math.max(COUNT_CAP + 1, await repo.estimateContacts(this.db, engine, scope, filter));
+        total.value = Math.max(COUNT_CAP + 1, await repo.estimateContacts(scope, this.db, engine, filter));
         total.estimate = true;
       } else {
         // SQLite counts an index range at memory speed; an exact figure stays cheap there.
-        total.value = await repo.countContacts(this.db, engine, scope, filter, Number.MAX_SAFE_INTEGER - 1);
+        total.value = await repo.countContacts(scope, this.db, engine, filter, Number.MAX_SAFE_INTEGER - 1);
       }
     }
     const page = rows.slice(0, plan.limit);
@@ -196,9 +196,9 @@ export class ContactsService {
       const resolved = await this.resolveReferences(tx, state);
       await this.clearOtherPrimaries(tx, id, resolved);
       await repo.insertContact(
+        ctx.scope,
         tx.db,
         this.deps.database.engine,
-        ctx.scope,
         {
           ...rowValues(
             resolved,
@@ -245,19 +245,19 @@ export class ContactsService {
   ): Promise<void> {
     await this.write(ctx, async (tx) => {
       const row = owned(
-        await repo.findContact(tx.db, ctx.scope, id, { includeDeleted: options.permanent }),
+        await repo.findContact(ctx.scope, tx.db, id, { includeDeleted: options.permanent }),
         options,
       );
       if (!row) throw notFound(id);
       checkIfMatch(options.ifMatch, row.version);
       if (options.permanent) {
-        if (!(await repo.purgeContact(tx.db, this.deps.database.engine, ctx.scope, id, row.version))) {
+        if (!(await repo.purgeContact(ctx.scope, tx.db, this.deps.database.engine, id, row.version))) {
           throw new VersionMoved();
         }
         tx.record({ resource: 'contact', id, action: 'purged', after: null });
         return;
       }
-      if (!(await repo.setDeleted(tx.db, ctx.scope, id, row.version, tx.now, tx.now)))
+      if (!(await repo.setDeleted(ctx.scope, tx.db, id, row.version, tx.now, tx.now)))
         throw new VersionMoved();
       await this.recordCurrent(tx, id, 'deleted');
     });
@@ -266,12 +266,12 @@ export class ContactsService {
   /** Takes a contact out of the trash. Restoring a live contact changes nothing. */
   async restore(ctx: WriteContext, id: string, pre: Preconditions = {}): Promise<Contact> {
     return this.write(ctx, async (tx) => {
-      const row = await repo.findContact(tx.db, ctx.scope, id, { includeDeleted: true });
+      const row = await repo.findContact(ctx.scope, tx.db, id, { includeDeleted: true });
       if (!row) throw notFound(id);
       checkIfMatch(pre.ifMatch, row.version);
       if (row.deleted_at === null) return toContact(row);
       const state = stateOf(row);
-      if (state.patientId && !(await repo.findLivePatientId(tx.db, ctx.scope, state.patientId))) {
+      if (state.patientId && !(await repo.findLivePatientId(ctx.scope, tx.db, state.patientId))) {
         throw new KithError('CONFLICT', {
           message: 'The contact belongs to a deleted patient and cannot be restored on its own',
           details: { patientId: state.patientId },
@@ -279,7 +279,7 @@ export class ContactsService {
       }
       // A primary flag may have passed to another contact while this one was in the trash.
       if (state.isPrimary) await this.clearOtherPrimaries(tx, id, state);
-      if (!(await repo.setDeleted(tx.db, ctx.scope, id, row.version, null, tx.now))) throw new VersionMoved();
+      if (!(await repo.setDeleted(ctx.scope, tx.db, id, row.version, null, tx.now))) throw new VersionMoved();
       return this.recordCurrent(tx, id, 'restored');
     });
   }
@@ -292,7 +292,7 @@ export class ContactsService {
     apply: (current: ContactState) => { state: ContactState; problems: FieldProblem[] },
   ): Promise<Contact> {
     return this.write(ctx, async (tx) => {
-      const row = owned(await repo.findContact(tx.db, ctx.scope, id), pre);
+      const row = owned(await repo.findContact(ctx.scope, tx.db, id), pre);
       if (!row) throw notFound(id);
       checkIfMatch(pre.ifMatch, row.version);
       const { state, problems } = apply(stateOf(row));
@@ -300,9 +300,9 @@ export class ContactsService {
       const resolved = await this.resolveReferences(tx, state);
       await this.clearOtherPrimaries(tx, id, resolved);
       const updated = await repo.updateContact(
+        ctx.scope,
         tx.db,
         this.deps.database.engine,
-        ctx.scope,
         id,
         row.version,
         {
@@ -347,7 +347,7 @@ export class ContactsService {
   /** The patient and company a contact points at must be live here; a company fills in the company name. */
   private async resolveReferences(tx: WriteTx, state: ContactState): Promise<ContactState> {
     const problems: FieldProblem[] = [];
-    if (state.patientId && !(await repo.findLivePatientId(tx.db, tx.ctx.scope, state.patientId))) {
+    if (state.patientId && !(await repo.findLivePatientId(tx.ctx.scope, tx.db, state.patientId))) {
       problems.push({ field: 'patientId', message: 'no such patient in this instance' });
     }
     let company = state.company;
@@ -372,14 +372,14 @@ export class ContactsService {
     for (const owner of owners) {
       if (!owner) continue;
       const cleared = await repo.clearPrimary(
-        tx.db,
         tx.ctx.scope,
+        tx.db,
         owner,
         id,
         tx.now,
         this.deps.database.bool,
       );
-      for (const row of await repo.findContactsByIds(tx.db, tx.ctx.scope, cleared)) {
+      for (const row of await repo.findContactsByIds(tx.ctx.scope, tx.db, cleared)) {
         tx.record({ resource: 'contact', id: row.id, action: 'updated', after: toContact(row) });
       }
     }
@@ -390,7 +390,7 @@ export class ContactsService {
     id: string,
     action: 'created' | 'updated' | 'deleted' | 'restored',
   ) {
-    const row = await repo.findContact(tx.db, tx.ctx.scope, id, { includeDeleted: true });
+    const row = await repo.findContact(tx.ctx.scope, tx.db, id, { includeDeleted: true });
     if (!row) throw notFound(id);
     const contact = toContact(row);
     tx.record({ resource: 'contact', id, action, after: contact });

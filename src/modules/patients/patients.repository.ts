@@ -54,8 +54,8 @@ function live(eb: ExpressionBuilder<DB, 'patients'>, scope: InstanceScope) {
 }
 
 export function findPatient(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   column: IdentifierColumn,
   value: string,
 ): Promise<PatientRow | undefined> {
@@ -68,8 +68,8 @@ export function findPatient(
 }
 
 export async function insertPatient(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   row: PatientValues & { id: string; created_at: string },
 ): Promise<void> {
   await db
@@ -80,8 +80,8 @@ export async function insertPatient(
 
 /** Applies the change only if the row is still at `version`; false when it was changed or deleted meanwhile. */
 export async function updatePatient(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   id: string,
   version: number,
   values: PatientValues,
@@ -98,8 +98,8 @@ export async function updatePatient(
 
 /** Soft-deletes the row only if it is still at `version`; false otherwise. */
 export async function softDeletePatient(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   id: string,
   version: number,
   now: string,
@@ -119,8 +119,8 @@ export async function softDeletePatient(
  * field that conflicts (the unique indexes only say that something did).
  */
 export async function findIdentifierHolders(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   values: Partial<Record<UniqueColumn, string>>,
   exceptId?: string,
 ): Promise<Array<Record<UniqueColumn, string | null>>> {
@@ -154,8 +154,8 @@ function matching(eb: ExpressionBuilder<DB, 'patients'>, scope: InstanceScope, f
 
 /** One page, oldest first; id breaks ties so pages never overlap or skip. */
 export function listPatients(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   filter: PatientFilterValues,
   page: PageRequest,
 ): Promise<PatientRow[]> {
@@ -171,8 +171,8 @@ export function listPatients(
 }
 
 export async function countPatients(
-  db: Db,
   scope: InstanceScope,
+  db: Db,
   filter: PatientFilterValues,
 ): Promise<number> {
   const row = await db

@@ -123,7 +123,7 @@ export class PatientsService {
       const identifiers = identifiersIn(patient);
       await assertUnique(tx, identifiers);
       try {
-        await repo.insertPatient(tx.db, scope, { ...valuesOf(patient), id: patient.id, created_at: tx.now });
+        await repo.insertPatient(scope, tx.db, { ...valuesOf(patient), id: patient.id, created_at: tx.now });
       } catch (error) {
         // A concurrent write took the identifier between the check above and this insert.
         if (isUniqueViolation(error)) throw conflict(identifiers.map((i) => i.field));
@@ -165,7 +165,7 @@ export class PatientsService {
           await assertUnique(tx, identifiers, row.id);
           let written: boolean;
           try {
-            written = await repo.updatePatient(tx.db, ctx.scope, row.id, row.version, valuesOf(patient));
+            written = await repo.updatePatient(ctx.scope, tx.db, row.id, row.version, valuesOf(patient));
           } catch (error) {
             if (isUniqueViolation(error)) throw conflict(identifiers.map((i) => i.field));
             throw error;
@@ -190,10 +190,10 @@ export class PatientsService {
         () => this.find(tx.db, ctx.scope, identifier, type),
         ifMatch,
         async (row) => {
-          if (!(await repo.softDeletePatient(tx.db, ctx.scope, row.id, row.version, tx.now)))
+          if (!(await repo.softDeletePatient(ctx.scope, tx.db, row.id, row.version, tx.now)))
             return undefined;
           tx.record({ resource: 'patient', id: row.id, action: 'deleted', after: null });
-          for (const id of await softDeleteContactsOfPatient(tx.db, ctx.scope, row.id, tx.now)) {
+          for (const id of await softDeleteContactsOfPatient(ctx.scope, tx.db, row.id, tx.now)) {
             tx.record({ resource: 'contact', id, action: 'deleted', after: null });
           }
           return true;
@@ -210,15 +210,15 @@ export class PatientsService {
     const values = filterValuesOf(filter);
     const { db } = this.deps.database;
     const [rows, total] = await Promise.all([
-      repo.listPatients(db, scope, values, page),
-      repo.countPatients(db, scope, values),
+      repo.listPatients(scope, db, values, page),
+      repo.countPatients(scope, db, values),
     ]);
     return { items: rows.map((row) => toVersioned(row).patient), total };
   }
 
   private find(db: Kysely<DB>, scope: InstanceScope, identifier: string, type: LookupType) {
     const value = type === 'EGUID' ? identifier.toLowerCase() : identifier;
-    return repo.findPatient(db, scope, LOOKUP_COLUMN[type], value);
+    return repo.findPatient(scope, db, LOOKUP_COLUMN[type], value);
   }
 }
 
@@ -239,7 +239,7 @@ function identifiersIn(fields: Changes): Identifier[] {
 /** Names the identifiers another live patient already holds (the unique indexes back this up under races). */
 async function assertUnique(tx: WriteTx, identifiers: Identifier[], exceptId?: string): Promise<void> {
   const values = Object.fromEntries(identifiers.map((i) => [i.column, i.value]));
-  const holders = await repo.findIdentifierHolders(tx.db, tx.ctx.scope, values, exceptId);
+  const holders = await repo.findIdentifierHolders(tx.ctx.scope, tx.db, values, exceptId);
   const taken = identifiers.filter((i) => holders.some((h) => h[i.column] === i.value));
   if (taken.length > 0) throw conflict(taken.map((i) => i.field));
 }
