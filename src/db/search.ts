@@ -2,14 +2,11 @@
 // match a parsed query inside the writing transaction's snapshot, so a search sees a write at once.
 // - SQLite: an FTS5 table (contentless) addressed by contacts.seq.
 // - PostgreSQL: a tsvector column on contacts, built from the terms as given (no parser, no stemming), GIN-indexed.
-import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
-import type { Engine } from './database.ts';
-import type { DB } from './schema.ts';
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db, Engine } from './database.ts';
 import type { SearchQuery } from '../modules/contacts/contacts.search.ts';
 
-type Db = Kysely<DB> | Transaction<DB>;
-
-// Terms are [a-z0-9_] and digits only (see contacts.search.ts), so quoting them needs no escaping beyond this.
+// Terms are letters, digits and _ only (see contacts.search.ts); anything else is stripped before quoting.
 const safe = (term: string) => term.replace(/[^\p{L}\p{N}_]/gu, '');
 
 /** The value to store in contacts.search on PostgreSQL (undefined on SQLite, where the FTS table holds them). */

@@ -1,11 +1,11 @@
 // SQL for companies. Every function takes the instance scope first and filters on it; `state` says which rows
 // count (live ones unless the caller asks for the trash). Nothing here decides an error: absent rows are undefined.
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { CompaniesTable, DB } from '../../db/schema.ts';
+import type { Db } from '../../db/database.ts';
+import { sql, type Selectable } from 'kysely';
+import type { CompaniesTable } from '../../db/schema.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
 import { offsetOf, type PageRequest } from '../../platform/http/pagination.ts';
 
-export type Db = Kysely<DB> | Transaction<DB>;
 export type CompanyRow = Selectable<CompaniesTable>;
 /** Which rows a query sees: live (not deleted), in the trash, or both. */
 export type RowState = 'live' | 'deleted' | 'any';
@@ -121,3 +121,5 @@ export function findLiveNames(
     .where('id', 'in', [...ids])
     .execute();
 }
+
+export type { Db };

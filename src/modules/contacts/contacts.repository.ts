@@ -1,13 +1,11 @@
 // SQL for contacts. Every function takes the instance scope first and filters on it; reads skip soft-deleted rows
 // unless asked. Search matching is delegated to db/search.ts (the engines differ there).
-import { sql, type Kysely, type Selectable, type Transaction, type SelectQueryBuilder } from 'kysely';
-import type { Engine } from '../../db/database.ts';
+import { sql, type Selectable, type SelectQueryBuilder } from 'kysely';
+import type { Db, Engine } from '../../db/database.ts';
 import type { ContactsTable, DB } from '../../db/schema.ts';
 import { indexContact, matches, searchColumn, unindexContact } from '../../db/search.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
 import { companyClauses, instanceTerm, type SearchQuery } from './contacts.search.ts';
-
-type Db = Kysely<DB> | Transaction<DB>;
 
 /** A contact row as the reads return it (the engine-specific search columns left out). */
 export type ContactRow = Omit<Selectable<ContactsTable>, 'seq' | 'search' | 'instance_id'>;

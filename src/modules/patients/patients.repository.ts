@@ -1,18 +1,10 @@
 // SQL for patients. Every function takes the instance scope first, filters on it, and sees only live (not
 // deleted) rows. Writes are conditional on the version read, so a concurrent change is detected, never lost.
-import {
-  sql,
-  type Expression,
-  type ExpressionBuilder,
-  type Kysely,
-  type SqlBool,
-  type Transaction,
-} from 'kysely';
+import type { Db } from '../../db/database.ts';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { DB } from '../../db/schema.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
 import { offsetOf, type PageRequest } from '../../platform/http/pagination.ts';
-
-type Db = Kysely<DB> | Transaction<DB>;
 
 /** The columns a patient can be looked up by. */
 export type IdentifierColumn = 'id' | 'external_id' | 'external_guid' | 'mrn';

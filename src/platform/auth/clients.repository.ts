@@ -1,9 +1,6 @@
 // SQL for API clients and security policies. Every function but the token lookup (which finds a client by its
 // globally unique key) is scoped by tenant id first.
-import type { Kysely, Transaction } from 'kysely';
-import type { DB } from '../../db/schema.ts';
-
-export type Db = Kysely<DB> | Transaction<DB>;
+import type { Db } from '../../db/database.ts';
 
 export interface NewClientRow {
   id: string;
@@ -171,3 +168,5 @@ export function listClientInstancesByName(db: Db, tenantId: string, names: reado
     .where('name', 'in', names)
     .execute();
 }
+
+export type { Db };
