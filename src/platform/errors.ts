@@ -65,6 +65,23 @@ export class KithError extends Error {
   }
 }
 
+/** A field that failed a rule, by its path in the request (e.g. `phones[1].number`). */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** VALIDATION_ERROR naming every failing field, in the shape the request validator's errors have. */
+export function invalidFields(
+  problems: readonly FieldProblem[],
+  location: 'body' | 'querystring' | 'params' | 'headers' = 'body',
+): KithError {
+  return new KithError('VALIDATION_ERROR', {
+    message: `Invalid ${location}: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
+    details: { fields: problems.map((p) => ({ ...p, location })) },
+  });
+}
+
 export const ErrorItemSchema = Type.Object(
   {
     errorCode: Type.String({ description: 'A code from the closed catalogue' }),

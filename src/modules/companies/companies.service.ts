@@ -6,11 +6,12 @@ import type { Database } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import { fromJson, toIso, toJson } from '../../db/values.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { KithError } from '../../platform/errors.ts';
+import { invalidFields, KithError, type FieldProblem } from '../../platform/errors.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
 import { checkIfMatch } from '../../platform/http/etag.ts';
 import type { PageRequest } from '../../platform/http/pagination.ts';
 import type { ChangeAction, WriteContext, Writes, WriteTx } from '../../platform/writes.ts';
+import { fold } from '../../platform/text.ts';
 import * as repo from './companies.repository.ts';
 import {
   LIMITS,
@@ -46,25 +47,10 @@ const RETRY = Symbol('retry');
 /** Chunk size for id lists, far below both engines' limits on bound parameters. */
 const ID_CHUNK = 500;
 
-/**
- * The byte-wise sort and search key of a name: compatibility-decomposed, accents (combining marks) stripped,
- * lower-cased. Lower-casing comes last because decomposition can produce capitals (Ⅻ → XII).
- */
-export function sortKey(name: string): string {
-  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
-}
+/** The byte-wise sort and search key of a name (see platform/text.ts). */
+export const sortKey = fold;
 
-interface FieldIssue {
-  field: string;
-  message: string;
-}
-
-function invalid(issues: FieldIssue[]): KithError {
-  return new KithError('VALIDATION_ERROR', {
-    message: `Invalid body: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`,
-    details: { fields: issues.map((i) => ({ ...i, location: 'body' })) },
-  });
-}
+type FieldIssue = FieldProblem;
 
 // No id in the message: a company of another tenant and one that never existed must answer byte-identically.
 const notFound = () => new KithError('NOT_FOUND', { message: 'Company not found' });
@@ -100,7 +86,7 @@ function normalize(fields: Editable): Editable {
       message: `must not be larger than ${LIMITS.customFieldsBytes} bytes as JSON`,
     });
   }
-  if (issues.length > 0) throw invalid(issues);
+  if (issues.length > 0) throw invalidFields(issues);
   return {
     ...fields,
     name,

@@ -1,7 +1,7 @@
 // Paging for contact lists: limit/offset, page/size and opaque cursors (keyset: constant cost at any depth),
 // and the metadata every list answers with. Pure.
 import { createHash } from 'node:crypto';
-import { KithError } from '../../platform/errors.ts';
+import { invalidFields, type KithError } from '../../platform/errors.ts';
 import { SORT_COLUMNS, type ListFilter, type ListOrder } from './contacts.repository.ts';
 import type { Sort } from './contacts.schemas.ts';
 
@@ -40,10 +40,7 @@ export interface PagePlan {
 }
 
 function badCursor(message: string): KithError {
-  return new KithError('VALIDATION_ERROR', {
-    message,
-    details: { fields: [{ field: 'cursor', message, location: 'querystring' }] },
-  });
+  return invalidFields([{ field: 'cursor', message }], 'querystring');
 }
 
 export function fingerprintOf(filter: ListFilter): string {

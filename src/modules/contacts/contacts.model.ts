@@ -2,6 +2,7 @@
 // phone normalisation (libphonenumber-js, with the instance's default region), tags, sort keys. No I/O here, so
 // these are what the property-based tests exercise.
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { fold } from '../../platform/text.ts';
 
 export const EMAIL_LABELS = ['work', 'personal', 'other'] as const;
 export const PHONE_LABELS = ['mobile', 'work', 'home', 'other'] as const;
@@ -37,16 +38,10 @@ export interface PhoneEntry {
   e164: string;
 }
 
-/** A field that failed a rule, by its path in the request (e.g. `phones[1].number`). */
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
+export type { FieldProblem } from '../../platform/errors.ts';
+import type { FieldProblem } from '../../platform/errors.ts';
 
-/** Lower case, accents and other marks removed, whitespace collapsed: the form names are compared and sorted in. */
-export function fold(text: string): string {
-  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
-}
+export { fold };
 
 /** Trims and collapses inner whitespace; blank becomes null. */
 export function cleanText(value: string | null | undefined): string | null {

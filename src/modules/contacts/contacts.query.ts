@@ -1,5 +1,5 @@
 // From the list route's query parameters to the repository's filter, and the compact projection.
-import { KithError } from '../../platform/errors.ts';
+import { invalidFields } from '../../platform/errors.ts';
 import { isSet } from '../../platform/http/schema-helpers.ts';
 import type { ListFilter } from './contacts.repository.ts';
 import type { Contact, ListQuery } from './contacts.schemas.ts';
@@ -7,12 +7,10 @@ import { parseQuery, words } from './contacts.search.ts';
 
 export function toListFilter(query: ListQuery, phoneRegion: string): ListFilter {
   if (isSet(query.includeDeleted) && isSet(query.onlyDeleted)) {
-    throw new KithError('VALIDATION_ERROR', {
-      message: 'includeDeleted and onlyDeleted cannot be combined',
-      details: {
-        fields: [{ field: 'onlyDeleted', message: 'conflicts with includeDeleted', location: 'querystring' }],
-      },
-    });
+    throw invalidFields(
+      [{ field: 'onlyDeleted', message: 'cannot be combined with includeDeleted' }],
+      'querystring',
+    );
   }
   const search = query.search?.trim() ? parseQuery(query.search, phoneRegion) : undefined;
   return {

@@ -7,13 +7,13 @@ import { isUniqueViolation } from '../../db/errors.ts';
 import { fromJson, toBool, toIso, toJson } from '../../db/values.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { CompaniesService } from '../companies/companies.service.ts';
-import { KithError } from '../../platform/errors.ts';
+import { invalidFields, KithError, type FieldProblem } from '../../platform/errors.ts';
 import { checkIfMatch } from '../../platform/http/etag.ts';
 import { metaInfoPage, offsetOf, type PageRequest } from '../../platform/http/pagination.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
 import type { WriteContext, WriteTx, Writes } from '../../platform/writes.ts';
 import { applyInput, customFieldsProblem, EMPTY_STATE, type ContactState } from './contacts.apply.ts';
-import { mergeCustomFields, sortKey, type FieldProblem } from './contacts.model.ts';
+import { mergeCustomFields, sortKey } from './contacts.model.ts';
 import * as repo from './contacts.repository.ts';
 import type { Contact, ContactInput } from './contacts.schemas.ts';
 import { searchTerms } from './contacts.search.ts';
@@ -90,13 +90,6 @@ export function toContact(row: Row): Contact {
 function sortValue(row: Row, column: repo.ListOrder['column']): string {
   const value = row[column];
   return value instanceof Date ? value.toISOString() : value;
-}
-
-function invalid(problems: FieldProblem[]): KithError {
-  return new KithError('VALIDATION_ERROR', {
-    message: `Invalid contact: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
-    details: { fields: problems.map((p) => ({ ...p, location: 'body' })) },
-  });
 }
 
 /** A contact seen through another patient's path does not exist there. */
@@ -190,7 +183,7 @@ export class ContactsService {
 
   async create(ctx: WriteContext, input: ContactInput): Promise<Contact> {
     const { state, problems } = applyInput(EMPTY_STATE, input, ctx.scope.phoneRegion);
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalidFields(problems);
     const id = randomUUID();
     return this.write(ctx, async (tx) => {
       const resolved = await this.resolveReferences(tx, state);
@@ -296,7 +289,7 @@ export class ContactsService {
       if (!row) throw notFound(id);
       checkIfMatch(pre.ifMatch, row.version);
       const { state, problems } = apply(stateOf(row));
-      if (problems.length > 0) throw invalid(problems);
+      if (problems.length > 0) throw invalidFields(problems);
       const resolved = await this.resolveReferences(tx, state);
       await this.clearOtherPrimaries(tx, id, resolved);
       const updated = await repo.updateContact(
@@ -358,7 +351,7 @@ export class ContactsService {
       if (!found) problems.push({ field: 'companyId', message: 'no such company in this instance' });
       company ??= found?.name ?? null;
     }
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalidFields(problems);
     return { ...state, company, displayName: state.displayName || company || '' };
   }
 

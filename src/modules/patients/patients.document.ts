@@ -1,6 +1,6 @@
 // The patient document: Welkin's defaults, and how a validated create or patch body becomes the fields it sets.
 // Pure functions, no I/O: the service decides when and where they apply.
-import { KithError } from '../../platform/errors.ts';
+import { invalidFields } from '../../platform/errors.ts';
 import type { CareTeamInput, CareTeamMember, Patient, PatientPatch } from './patients.schemas.ts';
 
 /** The fields a create or patch sets. */
@@ -156,10 +156,7 @@ export function changesOf(input: PatientPatch): Changes {
     out.pointOfContact = out.careTeamMembers.find((m) => m.pointOfContact) ?? null;
   }
   if (problems.length > 0) {
-    throw new KithError('VALIDATION_ERROR', {
-      message: `Invalid body: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
-      details: { fields: problems.map((p) => ({ ...p, location: 'body' })) },
-    });
+    throw invalidFields(problems);
   }
   return out;
 }

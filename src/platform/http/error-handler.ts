@@ -2,7 +2,7 @@
 // Framework errors are recognised by their codes; anything unrecognised is a 500 that carries only the request id.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.ts';
-import { KithError, renderError } from '../errors.ts';
+import { invalidFields, KithError, renderError } from '../errors.ts';
 
 interface AjvIssue {
   instancePath: string;
@@ -44,14 +44,10 @@ function fromValidation(error: FastifyError): KithError {
   const seen = new Set<string>();
   const fields = (error.validation as AjvIssue[])
     .map(describe)
-    .map((f) => ({ ...f, field: f.field || location, location }))
+    .map((f) => ({ ...f, field: f.field || location }))
     // anyOf/union failures repeat one field several times; name each field once.
     .filter((f) => !seen.has(`${f.field} ${f.message}`) && seen.add(`${f.field} ${f.message}`));
-  const summary = fields.map((f) => `${f.field} ${f.message}`).join('; ');
-  return new KithError('VALIDATION_ERROR', {
-    message: `Invalid ${location}: ${summary}`,
-    details: { fields },
-  });
+  return invalidFields(fields, location);
 }
 
 const FRAMEWORK_CODES: Record<string, (e: FastifyError) => KithError> = {
