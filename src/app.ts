@@ -19,6 +19,7 @@ import { patientsRoutes } from './modules/patients/patients.routes.ts';
 import { companiesRoutes } from './modules/companies/companies.routes.ts';
 import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
 import { patientContactsRoutes } from './modules/contacts/patient-contacts.routes.ts';
+import { eventsRoutes } from './modules/events/events.routes.ts';
 import { openApiOptions, describePermission } from './platform/http/openapi.ts';
 
 export interface RouteInfo {
@@ -109,6 +110,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(companiesRoutes, { services });
   await app.register(contactsRoutes, { services });
   await app.register(patientContactsRoutes, { services });
+  await app.register(eventsRoutes, { services });
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

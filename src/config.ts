@@ -22,6 +22,7 @@ export interface Config {
   noDemo: boolean;
   trustProxy: boolean;
   shutdownTimeoutMs: number;
+  eventRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -198,6 +199,12 @@ export const SETTINGS = {
     description: 'How long in-flight requests may take to finish on SIGTERM/SIGINT',
     fallback: '10000',
     parse: integer(0, 600_000),
+  },
+  eventRetentionDays: {
+    variable: 'KITH_EVENT_RETENTION_DAYS',
+    description: 'How long events stay readable in the change feed',
+    fallback: '30',
+    parse: integer(1, 3650),
   },
 } satisfies { [K in keyof Config]: Setting<Config[K]> };
 

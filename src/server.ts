@@ -30,6 +30,7 @@ export async function serve(config: Config): Promise<void> {
   }
   app.log.info({ engine: database.engine, database: database.location }, `Kith listening on ${address}`);
   if (demo) process.stdout.write(demoInstructions(address, demo));
+  const retention = startRetention(services, app.log);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -39,6 +40,7 @@ export async function serve(config: Config): Promise<void> {
     // In-flight requests get the deadline; after it, the remaining connections are cut.
     const deadline = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
     deadline.unref();
+    clearInterval(retention);
     try {
       await app.close();
       await services.rateLimits.close();
@@ -53,4 +55,17 @@ export async function serve(config: Config): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Deletes events past their retention period every hour (and once at start). Every node may run it. */
+function startRetention(services: Services, log: KithApp['log']): NodeJS.Timeout {
+  const purge = () =>
+    services.events.purgeExpired().then(
+      (deleted) => deleted > 0 && log.info({ deleted }, 'expired events deleted'),
+      (error: unknown) => log.warn({ err: error }, 'event retention failed; will retry'),
+    );
+  void purge();
+  const timer = setInterval(() => void purge(), 60 * 60 * 1000);
+  timer.unref();
+  return timer;
 }

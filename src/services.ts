@@ -3,6 +3,7 @@
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { CompaniesService } from './modules/companies/companies.service.ts';
+import { EventsService } from './modules/events/events.service.ts';
 import { ContactsService } from './modules/contacts/contacts.service.ts';
 import { PatientsService } from './modules/patients/patients.service.ts';
 import { TenantsService } from './modules/tenants/tenants.service.ts';
@@ -32,6 +33,7 @@ export interface Services {
   patients: PatientsService;
   companies: CompaniesService;
   contacts: ContactsService;
+  events: EventsService;
 }
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
@@ -60,6 +62,8 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     onClientChanged: (id) => authenticator.forgetClient(id),
   });
   const writes = new Writes(database, clock);
+  const events = new EventsService({ database, clock, retentionDays: config.eventRetentionDays });
+  writes.recordWith(events.record);
   const domain = { database, writes, clock };
   const companies = new CompaniesService(domain);
   return {
@@ -74,5 +78,6 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     patients: new PatientsService(domain),
     companies,
     contacts: new ContactsService({ ...domain, companies }),
+    events,
   };
 }

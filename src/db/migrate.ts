@@ -4,12 +4,14 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database.ts';
 import { foundation } from './migrations/0001_foundation.ts';
 import { directory } from './migrations/0002_directory.ts';
+import { events } from './migrations/0003_events.ts';
 import { columnTypes, type KithMigration } from './migrations/types.ts';
 
 /** In order. Never edit or reorder a released entry: add a new one. */
 export const MIGRATIONS: ReadonlyArray<readonly [string, KithMigration]> = [
   ['0001_foundation', foundation],
   ['0002_directory', directory],
+  ['0003_events', events],
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]![0];

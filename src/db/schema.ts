@@ -113,6 +113,26 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp;
 }
 
+export interface EventsTable {
+  id: string;
+  instance_id: string;
+  seq: number;
+  type: string;
+  resource_type: string;
+  resource_id: string;
+  occurred_at: Timestamp;
+  actor_id: string;
+  actor_name: string;
+  request_id: string | null;
+  data: Json;
+}
+
+export interface EventSequencesTable {
+  instance_id: string;
+  last_seq: number;
+  purged_through: Generated<number>;
+}
+
 export interface DB {
   kith_settings: SettingsTable;
   tenants: TenantsTable;
@@ -125,4 +145,6 @@ export interface DB {
   contacts: ContactsTable;
   contact_tags: ContactTagsTable;
   idempotency_keys: IdempotencyKeysTable;
+  events: EventsTable;
+  event_sequences: EventSequencesTable;
 }

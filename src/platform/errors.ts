@@ -39,6 +39,11 @@ export const CATALOGUE = {
   },
   PAYLOAD_TOO_LARGE: { status: 413, component: 'REQUEST', message: 'Request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, component: 'REQUEST', message: 'Unsupported content type' },
+  CURSOR_EXPIRED: {
+    status: 410,
+    component: 'REQUEST',
+    message: 'The cursor is older than the retained history; resynchronise from scratch',
+  },
   INTERNAL_ERROR: { status: 500, component: 'SERVER', message: 'Internal error' },
   SERVICE_UNAVAILABLE: { status: 503, component: 'SERVER', message: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; component: string; message: string }>;

@@ -1,6 +1,7 @@
 // The one path every change takes: a transaction, the time of the change, who made it, and the list of changes
-// it made. The events issue adds the audit row and the outbox event for each recorded change here, inside the
-// same transaction, so nothing is observable for a change that did not commit.
+// it made. Before the transaction commits, each recorder (the event outbox, the audit log) writes its rows for
+// those changes in the same transaction, so nothing is observable for a change that did not commit; listeners
+// run only after the commit.
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
@@ -40,9 +41,12 @@ export interface WriteTx {
 }
 
 export type CommitListener = (ctx: WriteContext, changes: readonly Change[]) => void;
+/** Writes rows describing the changes inside the changing transaction. */
+export type ChangeRecorder = (tx: WriteTx, changes: readonly Change[]) => Promise<void>;
 
 export class Writes {
   private readonly listeners: CommitListener[] = [];
+  private readonly recorders: ChangeRecorder[] = [];
 
   constructor(
     private readonly database: Database,
@@ -53,9 +57,12 @@ export class Writes {
   async run<T>(ctx: WriteContext, work: (tx: WriteTx) => Promise<T>): Promise<T> {
     const changes: Change[] = [];
     const now = this.clock.now().toISOString();
-    const result = await this.database.db
-      .transaction()
-      .execute((db) => work({ db, now, ctx, record: (change) => changes.push(change) }));
+    const result = await this.database.db.transaction().execute(async (db) => {
+      const tx: WriteTx = { db, now, ctx, record: (change) => changes.push(change) };
+      const value = await work(tx);
+      if (changes.length > 0) for (const recorder of this.recorders) await recorder(tx, changes);
+      return value;
+    });
     // After commit only: side effects must never announce a change that rolled back.
     for (const listener of this.listeners) listener(ctx, changes);
     return result;
@@ -63,5 +70,10 @@ export class Writes {
 
   onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Adds a recorder that writes its rows for every transaction's changes before it commits. */
+  recordWith(recorder: ChangeRecorder): void {
+    this.recorders.push(recorder);
   }
 }

@@ -13,10 +13,10 @@ export function createAuthorizeHook(authenticator: Authenticator) {
     const principal = await authenticator.authenticate(request.headers.authorization);
     request.ctx.principal = principal;
     const { tenant, instance } = request.params as { tenant?: string; instance?: string };
-    if (tenant !== undefined && tenant !== principal.tenantName) throw denied(principal, request);
+    if (tenant !== undefined && tenant !== principal.tenantName) throw denied(principal, request.url);
     if (instance !== undefined) {
       const granted = principal.instances.get(instance);
-      if (granted === undefined) throw denied(principal, request);
+      if (granted === undefined) throw denied(principal, request.url);
       request.ctx.scope = {
         tenantId: principal.tenantId,
         tenant: principal.tenantName,
@@ -26,19 +26,19 @@ export function createAuthorizeHook(authenticator: Authenticator) {
       };
     }
     if (permission !== 'authenticated' && !principal.permissions.has(permission))
-      throw denied(principal, request);
+      throw denied(principal, request.url);
   };
 }
 
 /** Welkin's 403, with the details its real server sends. */
-function denied(principal: Principal, request: FastifyRequest): KithError {
+export function denied(principal: Principal, url: string): KithError {
   return new KithError('ACCESS_FOR_API_CLIENT_RESTRICTED', {
     details: {
       clientId: principal.clientKey,
       clientName: principal.clientName,
       clientType: 'API_CLIENT',
       organizationName: principal.tenantName,
-      requestURI: request.url.split('?', 1)[0],
+      requestURI: url.split('?', 1)[0],
     },
   });
 }
