@@ -21,8 +21,8 @@ describe('POST /auth/token', () => {
     expect(res.status).toBe(200);
     expect(res.body.token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const lifetime = Date.parse(res.body.expiresAt) - before;
-    expect(lifetime).toBeGreaterThan(3590_000);
-    expect(lifetime).toBeLessThanOrEqual(3600_000);
+    expect(lifetime).toBeGreaterThanOrEqual(3600_000);
+    expect(lifetime).toBeLessThanOrEqual(3601_000);
     const me = await kith.request<{ apiClient: string; tenant: string }>('GET', '/auth/me', {
       token: res.body.token,
     });

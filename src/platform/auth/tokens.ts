@@ -48,7 +48,8 @@ export function createTokenCodec(signingKey: string, ttlSeconds: number, clock: 
   const verified = new LRUCache<string, TokenClaims>({ max: 50_000, ttl: ttlSeconds * 1000 });
   return {
     issue(clientId, secretVersion) {
-      const exp = Math.floor(clock.now().getTime() / 1000) + ttlSeconds;
+      // Rounded up: a token lasts at least its full lifetime, never a fraction of a second less.
+      const exp = Math.ceil(clock.now().getTime() / 1000) + ttlSeconds;
       const token = sign({ sub: clientId, sv: secretVersion, exp });
       return { token, expiresAt: new Date(exp * 1000) };
     },
