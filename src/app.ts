@@ -74,7 +74,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.addSchema(ErrorBodySchema);
 
   app.addHook('onRoute', (route: RouteOptions) => registerRoute(app, route));
-  app.addHook('onRequest', createAuthorizeHook(services.authenticator));
+  app.addHook('onRequest', createAuthorizeHook(services.authenticator, clock));
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');

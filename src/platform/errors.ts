@@ -61,7 +61,12 @@ export class KithError extends Error {
     code: ErrorCode,
     options: { message?: string; details?: Record<string, unknown>; headers?: Record<string, string> } = {},
   ) {
+    // A KithError is an expected answer (401, 404, …), never a bug to trace: capturing a stack costs more than
+    // the rest of a rejected request, so none is taken. Unexpected errors keep theirs and are logged as they are.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(options.message ?? CATALOGUE[code].message);
+    Error.stackTraceLimit = limit;
     this.name = 'KithError';
     this.code = code;
     this.status = CATALOGUE[code].status;

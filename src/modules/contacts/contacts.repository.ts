@@ -5,7 +5,7 @@ import type { Db, Engine } from '../../db/database.ts';
 import type { ContactsTable, DB } from '../../db/schema.ts';
 import { indexContact, matches, searchColumn, unindexContact } from '../../db/search.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
-import { companyClauses, instanceTerm, type SearchQuery } from './contacts.search.ts';
+import { companyClauses, type SearchQuery } from './contacts.search.ts';
 
 /** A contact row as the reads return it (the engine-specific search columns left out). */
 export type ContactRow = Omit<Selectable<ContactsTable>, 'seq' | 'search' | 'instance_id'>;
@@ -246,17 +246,18 @@ function filtered(scope: InstanceScope, db: Db, engine: Engine, filter: ListFilt
   if (filter.trash === 'only') q = q.where('contacts.deleted_at', 'is not', null);
   // The search and the company filter are both answered by the full-text index, in one match.
   const clauses = [...(filter.search ?? []), ...companyClauses(filter.companyWords ?? [])];
-  if (clauses.length > 0) q = q.where(matches(engine, instanceTerm(scope.instanceId), clauses));
+  if (clauses.length > 0) q = q.where(matches(engine, clauses));
+  // An uncorrelated IN lets the engine read the tag's contacts once from (instance_id, tag) instead of probing
+  // the tag table for every contact it scans (slow for rare tags).
   for (const tag of filter.tags ?? []) {
-    q = q.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('contact_tags')
-          .select('contact_tags.contact_id')
-          .whereRef('contact_tags.contact_id', '=', 'contacts.id')
-          .where('contact_tags.instance_id', '=', scope.instanceId)
-          .where('contact_tags.tag', '=', tag),
-      ),
+    q = q.where(
+      'contacts.id',
+      'in',
+      db
+        .selectFrom('contact_tags')
+        .select('contact_tags.contact_id')
+        .where('contact_tags.instance_id', '=', scope.instanceId)
+        .where('contact_tags.tag', '=', tag),
     );
   }
   if (filter.source !== undefined) q = q.where('contacts.source', '=', filter.source);

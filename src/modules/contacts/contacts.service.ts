@@ -145,7 +145,11 @@ export class ContactsService {
     }
   }
 
-  /** A page of contacts with its metadata. Totals are exact up to COUNT_CAP, estimated beyond on PostgreSQL. */
+  /**
+   * A page of contacts with its metadata. Totals are exact up to COUNT_CAP; beyond it PostgreSQL answers with its
+   * planner's estimate and SQLite with COUNT_CAP + 1 (a lower bound), both flagged as estimates, so counting
+   * never costs more than reading COUNT_CAP index entries.
+   */
   async list(scope: InstanceScope, filter: repo.ListFilter, paging: Paging) {
     const { engine } = this.deps.database;
     const plan = planPage(paging, filter);
@@ -158,12 +162,9 @@ export class ContactsService {
     ]);
     const total = { value: counted, estimate: false };
     if (counted > COUNT_CAP) {
+      total.estimate = true;
       if (engine === 'postgres') {
         total.value = Math.max(COUNT_CAP + 1, await repo.estimateContacts(scope, this.db, engine, filter));
-        total.estimate = true;
-      } else {
-        // SQLite counts an index range at memory speed; an exact figure stays cheap there.
-        total.value = await repo.countContacts(scope, this.db, engine, filter, Number.MAX_SAFE_INTEGER - 1);
       }
     }
     const page = rows.slice(0, plan.limit);

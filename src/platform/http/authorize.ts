@@ -1,12 +1,29 @@
 // The one place where access is decided. Runs before the body is read: the route's declared permission, the
 // token, the tenant in the path, the instance in the path (must be granted to the client), then the policy.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator, Principal } from '../auth/authenticator.ts';
+import type { Clock } from '../clock.ts';
 import { KithError } from '../errors.ts';
+import { sendError } from './error-handler.ts';
 
-export function createAuthorizeHook(authenticator: Authenticator) {
-  return async function authorize(request: FastifyRequest): Promise<void> {
+export function createAuthorizeHook(authenticator: Authenticator, clock: Clock) {
+  const check = createCheck(authenticator);
+  return async function authorize(request: FastifyRequest, reply: FastifyReply) {
     request.ctx = { requestId: request.id, log: request.log, principal: undefined, scope: undefined };
+    try {
+      await check(request);
+    } catch (error) {
+      if (!(error instanceof KithError)) throw error;
+      // Answered here rather than thrown through the framework's error path, which costs more than the check:
+      // a refusal must stay cheaper than a success.
+      return sendError(request, reply, error, clock);
+    }
+    return undefined;
+  };
+}
+
+function createCheck(authenticator: Authenticator) {
+  return async function check(request: FastifyRequest): Promise<void> {
     const permission = request.routeOptions.config.permission;
     if (permission === undefined || permission === 'public') return;
 

@@ -80,9 +80,14 @@ export function createErrorHandler(clock: Clock) {
       kithError = new KithError('INTERNAL_ERROR', { details: { requestId: request.id } });
     } else if (kithError.status >= 500) {
       request.log.error({ err: error }, kithError.code);
-    } else {
-      request.log.info({ errorCode: kithError.code, status: kithError.status }, 'request rejected');
     }
-    return reply.code(kithError.status).headers(kithError.headers).send(renderError(kithError, clock.now()));
+    return sendError(request, reply, kithError, clock);
   };
+}
+
+/** Answers with an expected error (4xx) in Welkin's shape; the error handler and the access hook both use it. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: KithError, clock: Clock) {
+  if (error.status < 500)
+    request.log.info({ errorCode: error.code, status: error.status }, 'request rejected');
+  return reply.code(error.status).headers(error.headers).send(renderError(error, clock.now()));
 }
