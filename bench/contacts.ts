@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { fromJson } from '../src/db/values.ts';
 import { startServer, type ServerChild } from './children.ts';
-import { measure, renderRun, type RunFacts } from './contacts-report.ts';
+import { measure, renderRun, type ContactSample, type RunFacts } from './contacts-report.ts';
 import { captureLists, explainShapes, plansMarkdown } from './contacts-plans.ts';
 import type { RawSpec } from './contacts-spec.ts';
 import {
@@ -24,7 +24,6 @@ import {
   type BenchContext,
 } from './contacts-workloads.ts';
 import { createBenchDatabase, DEFAULT_POSTGRES_URL, type BenchDatabase } from './engines.ts';
-import type { Sample } from './report.ts';
 import type { SeedManifest } from './seed.ts';
 
 const USAGE = `Usage: npm run bench:contacts -- [options]
@@ -216,12 +215,12 @@ async function main(): Promise<void> {
   };
   progress(`${engine}, ${manifest.contacts} contacts: Kith at ${kith.ready.url}, raw at ${raw.ready.url}`);
 
-  const samples: Sample[] = [];
+  const samples: ContactSample[] = [];
   for (const w of workloads) {
     const sampleOf = await measure(w, w.server === 'raw' ? raw : kith, context, settings);
     progress(
       `${w.name}: ${Math.round(sampleOf.reqPerSec)} req/s, p50 ${sampleOf.p50} ms, p99 ${sampleOf.p99} ms, ` +
-        `statuses ${JSON.stringify(sampleOf.statusCodes)}`,
+        `statuses ${JSON.stringify(sampleOf.statusCodes)}, backlog worked off in ${sampleOf.backlogSeconds.toFixed(1)} s`,
     );
     samples.push(sampleOf);
   }

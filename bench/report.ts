@@ -2,6 +2,7 @@
 // its ratios to the raw baseline and to the reference measured in the same round (the machine is shared, so
 // absolute numbers drift and only ratios between neighbouring measurements are comparable), the goals checked,
 // and markdown tables.
+import type autocannon from 'autocannon';
 import type { Workload } from './workloads.ts';
 
 export interface Sample {
@@ -267,4 +268,35 @@ export function render(run: RunRecord, workloads: Workload[]): { text: string; r
     `load average (1/5/15 min) before: ${load(m.loadBefore)}, after: ${load(m.loadAfter)}`,
   ];
   return { text: `${markdown(`Kith on ${s.engine}`, notes, rows, goals)}\n`, rows, goals };
+}
+
+/** One measurement as a Sample: autocannon's result, the server's CPU time and this process's CPU usage. */
+export function toSample(
+  w: { name: string; expectedStatus: number },
+  round: number,
+  result: autocannon.Result,
+  cpu: number,
+  client: NodeJS.CpuUsage,
+): Sample {
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
+  );
+  const wrong = Object.entries(statusCodes)
+    .filter(([code]) => Number(code) !== w.expectedStatus)
+    .reduce((n, [, count]) => n + count, 0);
+  return {
+    workload: w.name,
+    round,
+    reqPerSec: result.requests.average,
+    latencyMean: result.latency.mean,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    statusCodes,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    unexpected: wrong + result.errors + result.timeouts,
+    serverCpuPerRequest: result.requests.total ? cpu / result.requests.total : 0,
+    serverBusy: cpu / (result.duration * 1e6),
+    clientBusy: (client.user + client.system) / (result.duration * 1e6),
+  };
 }

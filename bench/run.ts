@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startServer, type ServerChild } from './children.ts';
 import { createBenchDatabase, DEFAULT_POSTGRES_URL, type BenchDatabase, type Engine } from './engines.ts';
-import { render, type RunRecord, type Sample } from './report.ts';
+import { render, toSample, type RunRecord, type Sample } from './report.ts';
 import { tamperSignature, WORKLOADS, type Workload, type WorkloadContext } from './workloads.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -132,31 +132,11 @@ async function measure(
       })
     : await server.ask({ type: 'cpu' });
   const cpu = after.cpuMicros - before.cpuMicros;
-  const statusCodes = Object.fromEntries(
-    Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
-  );
-  const wrong = Object.entries(statusCodes)
-    .filter(([code]) => Number(code) !== w.expectedStatus)
-    .reduce((n, [, count]) => n + count, 0);
-  const sample: Sample = {
-    workload: w.name,
-    round,
-    reqPerSec: result.requests.average,
-    latencyMean: result.latency.mean,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    statusCodes,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    unexpected: wrong + result.errors + result.timeouts,
-    serverCpuPerRequest: result.requests.total ? cpu / result.requests.total : 0,
-    serverBusy: cpu / (result.duration * 1e6),
-    clientBusy: (client.user + client.system) / (result.duration * 1e6),
-  };
+  const sample = toSample(w, round, result, cpu, client);
   progress(
     `${w.name} (round ${round}): ${Math.round(sample.reqPerSec)} req/s, p50 ${sample.p50} ms, ` +
       `p99 ${sample.p99} ms, server ${sample.serverCpuPerRequest.toFixed(0)} µs CPU/req ` +
-      `(${(sample.serverBusy * 100).toFixed(0)}% busy; load generator ${(sample.clientBusy * 100).toFixed(0)}%), statuses ${JSON.stringify(statusCodes)}`,
+      `(${(sample.serverBusy * 100).toFixed(0)}% busy; load generator ${(sample.clientBusy * 100).toFixed(0)}%), statuses ${JSON.stringify(sample.statusCodes)}`,
   );
   return sample;
 }
