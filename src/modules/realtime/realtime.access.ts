@@ -1,0 +1,61 @@
+// Who may hold a stream, decided as the HTTP routes decide it. A socket opened with an Authorization header has
+// already passed the access hook (src/platform/http/authorize.ts) before the upgrade; these functions serve the
+// other paths: a token sent in the first message, a refreshed token, and the periodic re-check of open sockets.
+import type { Authenticator, Principal } from '../../platform/auth/authenticator.ts';
+import { denied } from '../../platform/http/authorize.ts';
+import type { InstanceScope } from '../../platform/http/context.ts';
+import { EVENT_TYPES, READ_PERMISSION, type EventType } from '../events/events.schemas.ts';
+
+export interface Access {
+  principal: Principal;
+  scope: InstanceScope;
+  /** Kept to re-check the token while the socket lives (expiry, disabled client, changed policy). */
+  authorization: string;
+}
+
+export interface StreamTarget {
+  tenant: string;
+  instance: string;
+  /** The request path, named in a 403's details as HTTP does. */
+  url: string;
+}
+
+/** The event types a client may see: those of the resources its policy lets it read (as the change feed). */
+export function readableTypes(principal: Principal): EventType[] {
+  return EVENT_TYPES.filter((t) =>
+    principal.permissions.has(READ_PERMISSION[t.split('.')[0] as keyof typeof READ_PERMISSION]),
+  );
+}
+
+/**
+ * The access hook's decision for a token that did not come in a header: the same authentication, the same
+ * tenant and instance checks, the same errors (KithError NOT_VALID_JSON_WEB_TOKEN, TOKEN_EXPIRED, 403).
+ */
+export async function resolveAccess(
+  authenticator: Authenticator,
+  authorization: string,
+  target: StreamTarget,
+): Promise<Access> {
+  const principal = await authenticator.authenticate(authorization);
+  if (target.tenant !== principal.tenantName) throw denied(principal, target.url);
+  const granted = principal.instances.get(target.instance);
+  if (granted === undefined) throw denied(principal, target.url);
+  const access = {
+    principal,
+    authorization,
+    scope: {
+      tenantId: principal.tenantId,
+      tenant: principal.tenantName,
+      instanceId: granted.id,
+      instance: target.instance,
+      phoneRegion: granted.phoneRegion,
+    },
+  };
+  requireReadable(access, target.url);
+  return access;
+}
+
+/** A client that may read none of the resources events are about gets the change feed's 403 here too. */
+export function requireReadable(access: Pick<Access, 'principal'>, url: string): void {
+  if (readableTypes(access.principal).length === 0) throw denied(access.principal, url);
+}
