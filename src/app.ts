@@ -20,6 +20,10 @@ import { companiesRoutes } from './modules/companies/companies.routes.ts';
 import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
 import { patientContactsRoutes } from './modules/contacts/patient-contacts.routes.ts';
 import { eventsRoutes } from './modules/events/events.routes.ts';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.ts';
+import { installAudit } from './modules/audit/audit.hooks.ts';
+import { auditRoutes } from './modules/audit/audit.routes.ts';
+import { realtimeRoutes } from './modules/realtime/realtime.routes.ts';
 import { openApiOptions, describePermission } from './platform/http/openapi.ts';
 
 export interface RouteInfo {
@@ -85,6 +89,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.decorateRequest('idempotencyKey', undefined);
   app.addHook('preHandler', idempotency.preHandler);
   app.addHook('onSend', idempotency.onSend);
+  installAudit(app, services.audit, clock);
   app.setErrorHandler(createErrorHandler(clock));
   app.setNotFoundHandler((request) => {
     throw new KithError('ROUTE_NOT_FOUND', {
@@ -111,6 +116,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(contactsRoutes, { services });
   await app.register(patientContactsRoutes, { services });
   await app.register(eventsRoutes, { services });
+  await app.register(webhooksRoutes, { services });
+  await app.register(auditRoutes, { services });
+  await app.register(realtimeRoutes, { services });
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

@@ -1,6 +1,7 @@
 // The one place that reads process.env. Every setting is declared once here (README lists them all; a test checks),
 // parsed once, and a bad value stops start-up with a message that names the variable.
 import path from 'node:path';
+import { parseAllowRule } from './modules/webhooks/webhooks.ssrf.ts';
 
 export interface Config {
   host: string;
@@ -23,6 +24,13 @@ export interface Config {
   trustProxy: boolean;
   shutdownTimeoutMs: number;
   eventRetentionDays: number;
+  webhookAllowedHosts: string[];
+  webhookPollMs: number;
+  wsHeartbeatSeconds: number;
+  wsAuthTimeoutSeconds: number;
+  wsMaxConnectionsPerClient: number;
+  wsMaxSubscriptions: number;
+  wsMaxBufferedBytes: number;
 }
 
 export class ConfigError extends Error {}
@@ -205,6 +213,63 @@ export const SETTINGS = {
     description: 'How long events stay readable in the change feed',
     fallback: '30',
     parse: integer(1, 3650),
+  },
+  webhookAllowedHosts: {
+    variable: 'KITH_WEBHOOK_ALLOWED_HOSTS',
+    description:
+      'Comma-separated host, host:port or CIDR webhooks may call despite the SSRF guard (dev, tests)',
+    fallback: '',
+    parse: (raw: string, variable: string) => {
+      const entries = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const entry of entries) {
+        try {
+          parseAllowRule(entry);
+        } catch (error) {
+          fail(variable, `hosts, host:port or CIDR ranges (${(error as Error).message})`, raw);
+        }
+      }
+      return entries;
+    },
+  },
+  webhookPollMs: {
+    variable: 'KITH_WEBHOOK_POLL_MS',
+    description: "How often a node looks for due webhook retries and other nodes' events",
+    fallback: '1000',
+    parse: integer(50, 60_000),
+  },
+  wsHeartbeatSeconds: {
+    variable: 'KITH_WS_HEARTBEAT_SECONDS',
+    description:
+      'Interval of WebSocket heartbeats (ping and JSON heartbeat); a peer silent for two is dropped',
+    fallback: '30',
+    parse: integer(1, 3600),
+  },
+  wsAuthTimeoutSeconds: {
+    variable: 'KITH_WS_AUTH_TIMEOUT_SECONDS',
+    description: 'How long a WebSocket opened without a token has to send its auth message',
+    fallback: '5',
+    parse: integer(1, 60),
+  },
+  wsMaxConnectionsPerClient: {
+    variable: 'KITH_WS_CONNECTIONS_PER_CLIENT',
+    description: 'Open WebSockets one API client may hold on one node',
+    fallback: '50',
+    parse: integer(1, 100_000),
+  },
+  wsMaxSubscriptions: {
+    variable: 'KITH_WS_MAX_SUBSCRIPTIONS',
+    description: 'Subscriptions one WebSocket may hold',
+    fallback: '20',
+    parse: integer(1, 1000),
+  },
+  wsMaxBufferedBytes: {
+    variable: 'KITH_WS_MAX_BUFFERED_BYTES',
+    description: 'Unsent bytes a WebSocket may queue before it is closed as a slow consumer',
+    fallback: String(1024 * 1024),
+    parse: integer(16 * 1024, 256 * 1024 * 1024),
   },
 } satisfies { [K in keyof Config]: Setting<Config[K]> };
 

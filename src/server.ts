@@ -31,6 +31,7 @@ export async function serve(config: Config): Promise<void> {
   app.log.info({ engine: database.engine, database: database.location }, `Kith listening on ${address}`);
   if (demo) process.stdout.write(demoInstructions(address, demo));
   const retention = startRetention(services, app.log);
+  services.webhooks.dispatcher.start(app.log);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -43,6 +44,8 @@ export async function serve(config: Config): Promise<void> {
     clearInterval(retention);
     try {
       await app.close();
+      // Sends in flight finish (each within its timeout) and are recorded before the database closes.
+      await services.webhooks.dispatcher.close();
       await services.rateLimits.close();
       await database.close();
       process.exitCode = 0;

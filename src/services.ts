@@ -4,9 +4,11 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { CompaniesService } from './modules/companies/companies.service.ts';
 import { EventsService } from './modules/events/events.service.ts';
+import { AuditService } from './modules/audit/audit.service.ts';
 import { ContactsService } from './modules/contacts/contacts.service.ts';
 import { PatientsService } from './modules/patients/patients.service.ts';
 import { TenantsService } from './modules/tenants/tenants.service.ts';
+import { createWebhooks, type WebhooksService } from './modules/webhooks/webhooks.service.ts';
 import { Authenticator } from './platform/auth/authenticator.ts';
 import { ClientsService } from './platform/auth/clients.service.ts';
 import { createTokenCodec, loadSigningKey } from './platform/auth/tokens.ts';
@@ -34,6 +36,8 @@ export interface Services {
   companies: CompaniesService;
   contacts: ContactsService;
   events: EventsService;
+  webhooks: WebhooksService;
+  audit: AuditService;
 }
 
 export async function createServices(deps: ServiceDeps): Promise<Services> {
@@ -64,6 +68,13 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   const writes = new Writes(database, clock);
   const events = new EventsService({ database, clock, retentionDays: config.eventRetentionDays });
   writes.recordWith(events.record);
+  const audit = new AuditService({ database, clock });
+  writes.recordWith(audit.record);
+  const webhooks = createWebhooks({ database, clock, config });
+  // After commit only: the dispatcher reads committed events, so a rolled-back change is never delivered.
+  writes.onCommit((ctx, changes) => {
+    if (changes.length > 0) webhooks.dispatcher.notify(ctx.scope.instanceId);
+  });
   const domain = { database, writes, clock };
   const companies = new CompaniesService(domain);
   return {
@@ -79,5 +90,7 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     companies,
     contacts: new ContactsService({ ...domain, companies }),
     events,
+    webhooks,
+    audit,
   };
 }

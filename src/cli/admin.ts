@@ -8,6 +8,7 @@ import { migrate } from '../db/migrate.ts';
 import { parsePolicy, isBuiltInPolicy, type Policy } from '../platform/auth/policies.ts';
 import { createRateLimits } from '../platform/rate-limit.ts';
 import { createServices, type Services } from '../services.ts';
+import { registerAuditCommands } from './audit.ts';
 
 type Print = (human: string, json: unknown) => void;
 
@@ -46,6 +47,7 @@ function readPolicy(policy: string): string | Policy {
 export function registerAdminCommands(program: Command, loadConfig: () => Config): void {
   const admin = program.command('admin').description('Manage tenants, instances and API clients');
   const json = ['--json', 'print only machine-readable JSON'] as const;
+  registerAuditCommands(admin, loadConfig);
 
   const tenant = admin.command('tenant').description('Tenants (organisations)');
   tenant

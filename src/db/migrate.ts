@@ -5,6 +5,8 @@ import type { Database } from './database.ts';
 import { foundation } from './migrations/0001_foundation.ts';
 import { directory } from './migrations/0002_directory.ts';
 import { events } from './migrations/0003_events.ts';
+import { audit } from './migrations/0004_audit.ts';
+import { webhooks } from './migrations/0005_webhooks.ts';
 import { columnTypes, type KithMigration } from './migrations/types.ts';
 
 /** In order. Never edit or reorder a released entry: add a new one. */
@@ -12,6 +14,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, KithMigration]> = [
   ['0001_foundation', foundation],
   ['0002_directory', directory],
   ['0003_events', events],
+  ['0004_audit', audit],
+  ['0005_webhooks', webhooks],
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]![0];

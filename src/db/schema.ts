@@ -133,6 +133,96 @@ export interface EventSequencesTable {
   purged_through: Generated<number>;
 }
 
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  instance_id: string;
+  url: string;
+  description: string | null;
+  event_types: Json;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  enabled: Bool;
+  disabled_reason: string | null;
+  disabled_at: Timestamp | null;
+  failing_since: Timestamp | null;
+  cursor_seq: number;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  instance_id: string;
+  event_id: string;
+  seq: number;
+  resource_id: string;
+  origin: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: Timestamp;
+  locked_until: Timestamp | null;
+  locked_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  tenant_id: string;
+  instance_id: string;
+  endpoint_id: string;
+  url: string;
+  delivery_id: string | null;
+  event_id: string;
+  event_type: string;
+  origin: string;
+  attempt: number;
+  attempted_at: Timestamp;
+  status: string;
+  http_status: number | null;
+  duration_ms: number;
+  error: string | null;
+  response: string | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  /** The tenant's id, or `system`. */
+  chain: string;
+  seq: number;
+  at: Timestamp;
+  instance_id: string | null;
+  instance: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  action: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  method: string | null;
+  route: string | null;
+  status: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  /** Canonical JSON text (hashed as stored). */
+  query: string | null;
+  result_count: number | null;
+  result_total: number | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainsTable {
+  chain: string;
+  last_seq: number;
+  last_hash: string;
+}
+
 export interface DB {
   kith_settings: SettingsTable;
   tenants: TenantsTable;
@@ -147,4 +237,9 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   events: EventsTable;
   event_sequences: EventSequencesTable;
+  audit_log: AuditLogTable;
+  audit_chains: AuditChainsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

@@ -44,6 +44,11 @@ export const CATALOGUE = {
     component: 'REQUEST',
     message: 'The cursor is older than the retained history; resynchronise from scratch',
   },
+  UPGRADE_REQUIRED: {
+    status: 426,
+    component: 'REQUEST',
+    message: 'This route speaks WebSocket: open it with an Upgrade request',
+  },
   INTERNAL_ERROR: { status: 500, component: 'SERVER', message: 'Internal error' },
   SERVICE_UNAVAILABLE: { status: 503, component: 'SERVER', message: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; component: string; message: string }>;

@@ -58,7 +58,7 @@ export async function companiesRoutes(app: KithApp, { services }: { services: Se
   app.get(
     '/:tenant/:instance/companies',
     {
-      config: { permission: 'companies:read' },
+      config: { permission: 'companies:read', audit: { action: 'list', resource: 'company' } },
       schema: {
         tags,
         summary: 'List companies in name order',
@@ -78,7 +78,7 @@ export async function companiesRoutes(app: KithApp, { services }: { services: Se
   app.get(
     '/:tenant/:instance/companies/:id',
     {
-      config: { permission: 'companies:read' },
+      config: { permission: 'companies:read', audit: { action: 'read', resource: 'company' } },
       schema: {
         tags,
         summary: 'Get a company',

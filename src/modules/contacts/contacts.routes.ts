@@ -52,7 +52,7 @@ export async function contactsRoutes(app: KithApp, { services }: { services: Ser
   app.get(
     '/:tenant/:instance/contacts',
     {
-      config: { permission: 'contacts:read' },
+      config: { permission: 'contacts:read', audit: { action: 'list', resource: 'contact' } },
       schema: {
         tags,
         summary: 'List, filter and search contacts',
@@ -76,7 +76,7 @@ export async function contactsRoutes(app: KithApp, { services }: { services: Ser
   app.get(
     '/:tenant/:instance/contacts/:id',
     {
-      config: { permission: 'contacts:read' },
+      config: { permission: 'contacts:read', audit: { action: 'read', resource: 'contact' } },
       schema: { tags, summary: 'Get a contact', params: ContactParams, response: { 200: Contact } },
     },
     async (request, reply) => withETag(reply, await contacts.get(scopeOf(request), request.params.id)),
@@ -170,7 +170,7 @@ export async function contactsRoutes(app: KithApp, { services }: { services: Ser
   app.get(
     '/:tenant/:instance/companies/:companyId/contacts',
     {
-      config: { permission: 'contacts:read' },
+      config: { permission: 'contacts:read', audit: { action: 'list', resource: 'contact' } },
       schema: {
         tags: ['companies', 'contacts'],
         summary: "A company's contacts (skip/limit or page/size)",

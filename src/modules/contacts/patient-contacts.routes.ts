@@ -22,7 +22,7 @@ export async function patientContactsRoutes(app: KithApp, { services }: { servic
   app.get(
     '/:tenant/:instance/patients/:patientId/contacts',
     {
-      config: { permission: 'contacts:read' },
+      config: { permission: 'contacts:read', audit: { action: 'list', resource: 'contact' } },
       schema: {
         tags,
         summary: "A patient's contacts",
@@ -37,7 +37,7 @@ export async function patientContactsRoutes(app: KithApp, { services }: { servic
   app.get(
     '/:tenant/:instance/patients/:patientId/contacts/:contactId',
     {
-      config: { permission: 'contacts:read' },
+      config: { permission: 'contacts:read', audit: { action: 'read', resource: 'contact' } },
       schema: {
         tags,
         summary: 'One contact of a patient',

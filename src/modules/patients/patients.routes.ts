@@ -52,7 +52,7 @@ export async function patientsRoutes(app: KithApp, { services }: { services: Ser
   app.get(
     '/:tenant/:instance/patients/:id',
     {
-      config: { permission: 'patients:read' },
+      config: { permission: 'patients:read', audit: { action: 'read', resource: 'patient' } },
       schema: {
         tags,
         summary: 'Read a patient by id, externalId, externalGuid or mrn',
@@ -116,7 +116,7 @@ export async function patientsRoutes(app: KithApp, { services }: { services: Ser
   app.get(
     '/:tenant/:instance/patients',
     {
-      config: { permission: 'patients:read' },
+      config: { permission: 'patients:read', audit: { action: 'list', resource: 'patient' } },
       schema: {
         tags,
         summary: 'List patients, oldest first',
@@ -135,7 +135,7 @@ export async function patientsRoutes(app: KithApp, { services }: { services: Ser
   app.post(
     '/:tenant/:instance/by-filter/patients',
     {
-      config: { permission: 'patients:read' },
+      config: { permission: 'patients:read', audit: { action: 'list', resource: 'patient' } },
       schema: {
         tags,
         summary: 'List patients matching a filter, oldest first (the form the Python client uses)',
