@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { fromJson } from '../src/db/values.ts';
@@ -35,6 +36,8 @@ const USAGE = `Usage: npm run bench:contacts -- [options]
   --duration SECONDS         measured time per workload (default 10)
   --warmup SECONDS           unmeasured load before each measurement (default 3)
   --connections N            concurrent connections (default 50)
+  --rate N                   offer N requests/s per workload instead of as many as the server answers
+                             (latency below saturation; the throughput ratios then mean nothing)
   --workloads a,b            only these Kith workloads (their baselines always run)
   --postgres-url URL         server for the throwaway database (default ${DEFAULT_POSTGRES_URL})
   --plans-only               capture and explain the list/search SQL, measure nothing
@@ -50,6 +53,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
+    rate: { type: 'string' },
     workloads: { type: 'string' },
     'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_URL },
     'plans-only': { type: 'boolean', default: false },
@@ -77,6 +81,7 @@ const settings = {
   duration: whole('duration', args.duration),
   warmup: whole('warmup', args.warmup, 0),
   connections: whole('connections', args.connections),
+  rate: args.rate === undefined ? undefined : whole('rate', args.rate),
 };
 const wanted = args.workloads?.split(',').map((s) => s.trim());
 for (const name of wanted ?? []) {
@@ -215,15 +220,30 @@ async function main(): Promise<void> {
   };
   progress(`${engine}, ${manifest.contacts} contacts: Kith at ${kith.ready.url}, raw at ${raw.ready.url}`);
 
+  // Statements still running in the bench database (PostgreSQL; SQLite runs inside the server processes).
+  const monitor = manifest.databaseUrl
+    ? new pg.Client({ connectionString: manifest.databaseUrl })
+    : undefined;
+  await monitor?.connect();
+  const databaseBusy = async () =>
+    monitor
+      ? (
+          await monitor.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity
+             where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`,
+          )
+        ).rows[0]!.n > 0
+      : false;
   const samples: ContactSample[] = [];
   for (const w of workloads) {
-    const sampleOf = await measure(w, w.server === 'raw' ? raw : kith, context, settings);
+    const sampleOf = await measure(w, w.server === 'raw' ? raw : kith, context, settings, databaseBusy);
     progress(
       `${w.name}: ${Math.round(sampleOf.reqPerSec)} req/s, p50 ${sampleOf.p50} ms, p99 ${sampleOf.p99} ms, ` +
         `statuses ${JSON.stringify(sampleOf.statusCodes)}, backlog worked off in ${sampleOf.backlogSeconds.toFixed(1)} s`,
     );
     samples.push(sampleOf);
   }
+  await monitor?.end();
   await cleanUp();
 
   const cpus = os.cpus();
