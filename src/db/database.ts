@@ -42,6 +42,11 @@ function openSqlite(dataDir: string): Database {
   connection.pragma('busy_timeout = 5000');
   connection.pragma('foreign_keys = ON');
   connection.pragma('synchronous = NORMAL');
+  // SQLite's default page cache is 2 MB: a list touching a thousand rows scattered over a large table then reads
+  // most pages from the OS again, one system call each. A larger cache, and reads through a memory map, measured
+  // list and count queries 2-5× faster on a 100k-contact database.
+  connection.pragma(`cache_size = -${64 * 1024}`);
+  connection.pragma(`mmap_size = ${1024 * 1024 * 1024}`);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   return {
     db,
