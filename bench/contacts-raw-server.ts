@@ -116,6 +116,8 @@ function sqliteStore(dataDir: string): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
+  db.pragma(`cache_size = -${64 * 1024}`);
+  db.pragma(`mmap_size = ${1024 * 1024 * 1024}`);
   const get = db.prepare(GET.replace(/\$\d/g, '?'));
   const patch = db.prepare(PATCH_SQLITE);
   const insert = db.prepare(
