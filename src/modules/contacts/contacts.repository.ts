@@ -327,7 +327,14 @@ export function listContacts(
   tagForm: TagForm = 'in',
 ) {
   const column = `contacts.${order.column}` as const;
-  let q = filtered(scope, db, engine, filter, tagForm).select(COLUMNS);
+  let matching = filtered(scope, db, engine, filter, tagForm);
+  if (engine === 'postgres' && hasTextMatch(filter)) {
+    // PostgreSQL cannot estimate how many rows a text query matches (it guessed 625 for a phone number two
+    // contacts have), so with a LIMIT it walked the sort index, testing all 47,000 contacts of the instance
+    // (80 ms). OFFSET 0 fences the match off as a subquery: the GIN index finds the matches, then they are sorted.
+    matching = db.selectFrom(matching.selectAll('contacts').offset(0).as('contacts'));
+  }
+  let q = matching.select(COLUMNS);
   if (order.after) {
     const { value, id } = order.after;
     const cmp = order.direction === 'asc' ? '>' : '<';
@@ -342,6 +349,9 @@ export function listContacts(
     .offset(page.offset)
     .execute();
 }
+
+const hasTextMatch = (filter: ListFilter) =>
+  (filter.search?.length ?? 0) > 0 || (filter.companyWords?.length ?? 0) > 0;
 
 /** Counts matching rows, stopping at `cap + 1` so a count never costs more than reading that many index entries. */
 export async function countContacts(

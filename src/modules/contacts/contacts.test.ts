@@ -317,6 +317,21 @@ describe('listing', () => {
     expect((await d.list('?cursor=garbage')).status).toBe(400);
   });
 
+  it('pages search results with a cursor, in order, without repeats', async () => {
+    const d = await directory();
+    for (let i = 0; i < 7; i++) await d.create(contact({ firstName: `Walda${i}`, lastName: `Zed${6 - i}` }));
+    await d.create(contact({ firstName: 'Other', lastName: 'Person' }));
+    const seen: string[] = [];
+    let cursor = '';
+    for (let pages = 0; pages < 5; pages++) {
+      const page = (await d.list(`?search=walda&limit=3&sort=lastName${cursor}`)).body;
+      seen.push(...page.data.map((c) => c.lastName!));
+      if (!page.metaInfo.nextCursor) break;
+      cursor = `&cursor=${page.metaInfo.nextCursor}`;
+    }
+    expect(seen).toEqual(['Zed0', 'Zed1', 'Zed2', 'Zed3', 'Zed4', 'Zed5', 'Zed6']);
+  });
+
   it('pages a common and a rare tag in the same order (the service reads them by different plans)', async () => {
     const d = await directory();
     // 40 contacts: a page of 5 of "common" (36 of them) is read along the sort index, a page of "rare" (3) from
