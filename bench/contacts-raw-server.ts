@@ -71,7 +71,12 @@ const variantOf = (shape: string, variant: number) => {
 };
 
 function postgresStore(url: string): Store {
-  const pool = new pg.Pool({ connectionString: url, max: spec.poolSize });
+  // The connection settings of src/db/database.ts.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: spec.poolSize,
+    options: '-c max_parallel_workers_per_gather=0',
+  });
   pool.on('error', () => undefined);
   const one = async (text: string, values: unknown[]) => (await pool.query(text, values)).rows[0] as Row;
   return {
