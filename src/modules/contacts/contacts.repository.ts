@@ -36,6 +36,10 @@ const COLUMNS = [
   'contacts.version',
 ] as const;
 
+/** The same columns as a write's RETURNING list (the written row comes back without another read). */
+type Column = (typeof COLUMNS)[number] extends `contacts.${infer C}` ? C : never;
+const RETURNED = COLUMNS.map((c) => c.slice('contacts.'.length) as Column);
+
 export async function insertContact(
   scope: InstanceScope,
   db: Db,
@@ -43,7 +47,7 @@ export async function insertContact(
   row: ContactValues & { id: string; now: string },
   tags: string[],
   terms: string[],
-): Promise<void> {
+): Promise<ContactRow> {
   const { now, ...values } = row;
   const inserted = await db
     .insertInto('contacts')
@@ -56,10 +60,17 @@ export async function insertContact(
       version: 1,
       ...(engine === 'postgres' ? { search: searchColumn(engine, terms) } : {}),
     })
-    .returning(engine === 'sqlite' ? ['seq'] : ['id'])
+    .returning([...RETURNED, ...(engine === 'sqlite' ? (['seq'] as const) : [])])
     .executeTakeFirstOrThrow();
-  await replaceTags(scope, db, row.id, tags);
-  if (engine === 'sqlite') await indexContact(db, engine, (inserted as { seq: number }).seq, terms);
+  // A new contact has no tags to replace.
+  if (tags.length > 0) await insertTags(scope, db, row.id, tags);
+  if (engine === 'sqlite') await indexContact(db, engine, inserted.seq, terms);
+  return withoutSeq(inserted);
+}
+
+function withoutSeq<T extends { seq?: number }>(row: T): Omit<T, 'seq'> {
+  const { seq: _seq, ...rest } = row;
+  return rest;
 }
 
 /** What a contact row holds besides its identity: its values, tags and search terms. */
@@ -86,7 +97,7 @@ export async function updateContact(
   now: string,
   after: ContactContent,
   before: ContactContent<Omit<ContactValues, 'doc'>>,
-): Promise<boolean> {
+): Promise<ContactRow | undefined> {
   const changed: Partial<ContactValues> = { doc: after.values.doc };
   for (const key of Object.keys(before.values) as Array<keyof typeof before.values>) {
     if (after.values[key] !== before.values[key]) Object.assign(changed, { [key]: after.values[key] });
@@ -103,14 +114,12 @@ export async function updateContact(
     .where('instance_id', '=', scope.instanceId)
     .where('id', '=', id)
     .where('version', '=', version)
-    .returning(engine === 'sqlite' ? ['seq'] : ['id'])
+    .returning([...RETURNED, ...(engine === 'sqlite' ? (['seq'] as const) : [])])
     .executeTakeFirst();
-  if (!updated) return false;
+  if (!updated) return undefined;
   if (!sameList(after.tags, before.tags)) await replaceTags(scope, db, id, after.tags);
-  if (engine === 'sqlite' && termsChanged) {
-    await indexContact(db, engine, (updated as { seq: number }).seq, after.terms);
-  }
-  return true;
+  if (engine === 'sqlite' && termsChanged) await indexContact(db, engine, updated.seq, after.terms);
+  return withoutSeq(updated);
 }
 
 /** Sets or clears deleted_at at `version`; false when the version moved on. */
@@ -152,12 +161,14 @@ export async function purgeContact(
 
 async function replaceTags(scope: InstanceScope, db: Db, contactId: string, tags: string[]) {
   await db.deleteFrom('contact_tags').where('contact_id', '=', contactId).execute();
-  if (tags.length > 0) {
-    await db
-      .insertInto('contact_tags')
-      .values(tags.map((tag) => ({ contact_id: contactId, instance_id: scope.instanceId, tag })))
-      .execute();
-  }
+  if (tags.length > 0) await insertTags(scope, db, contactId, tags);
+}
+
+async function insertTags(scope: InstanceScope, db: Db, contactId: string, tags: string[]) {
+  await db
+    .insertInto('contact_tags')
+    .values(tags.map((tag) => ({ contact_id: contactId, instance_id: scope.instanceId, tag })))
+    .execute();
 }
 
 export function findContact(

@@ -230,7 +230,7 @@ export class ContactsService {
     return this.write(ctx, async (tx) => {
       const resolved = await this.resolveReferences(tx, state);
       await this.clearOtherPrimaries(tx, id, resolved);
-      await repo.insertContact(
+      const row = await repo.insertContact(
         ctx.scope,
         tx.db,
         this.deps.database.engine,
@@ -246,7 +246,7 @@ export class ContactsService {
         resolved.tags,
         searchTerms(resolved),
       );
-      return this.recordCurrent(tx, id, 'created');
+      return this.recordRow(tx, row, 'created');
     });
   }
 
@@ -350,7 +350,7 @@ export class ContactsService {
         { values: storedValues(row), tags: previous.state.tags, terms: searchTerms(previous.state) },
       );
       if (!updated) throw new VersionMoved();
-      return this.recordCurrent(tx, id, 'updated');
+      return this.recordRow(tx, updated, 'updated');
     });
   }
 
@@ -416,6 +416,12 @@ export class ContactsService {
         tx.record({ resource: 'contact', id: row.id, action: 'updated', after: toContact(row) });
       }
     }
+  }
+
+  private recordRow(tx: WriteTx, row: Row, action: 'created' | 'updated'): Contact {
+    const contact = toContact(row);
+    tx.record({ resource: 'contact', id: row.id, action, after: contact });
+    return contact;
   }
 
   private async recordCurrent(
