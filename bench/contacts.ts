@@ -213,6 +213,12 @@ async function main(): Promise<void> {
     createPrefix: `/${small.tenant}/${small.instance}/contacts`,
     readToken: await issueToken(kith.ready.url, big.apiClient, big.secret),
     createToken: await issueToken(kith.ready.url, small.apiClient, small.secret),
+    spread: await Promise.all(
+      manifest.tenants.slice(1).map(async (t) => ({
+        prefix: `/${t.tenant}/${t.instance}/contacts`,
+        token: await issueToken(kith.ready.url, t.apiClient, t.secret),
+      })),
+    ),
     getIds: sample.slice(0, 1000).map((r) => r.id),
     patchIds: sample.slice(1000).map((r) => r.id),
     createSeed: spec.createSeed,
