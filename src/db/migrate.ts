@@ -5,7 +5,7 @@ import type { Database } from './database.ts';
 import { foundation } from './migrations/0001_foundation.ts';
 import { directory } from './migrations/0002_directory.ts';
 import { events } from './migrations/0003_events.ts';
-import { searchByInstance } from './migrations/0006_search_by_instance.ts';
+import { contactIndexes } from './migrations/0006_contact_indexes.ts';
 import { columnTypes, type KithMigration } from './migrations/types.ts';
 
 /** In order. Never edit or reorder a released entry: add a new one. */
@@ -13,7 +13,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, KithMigration]> = [
   ['0001_foundation', foundation],
   ['0002_directory', directory],
   ['0003_events', events],
-  ['0006_search_by_instance', searchByInstance],
+  ['0006_contact_indexes', contactIndexes],
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]![0];
