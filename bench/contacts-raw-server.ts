@@ -12,6 +12,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { answerParent, kithLikeHeaders, type ReadyMessage } from './shared.ts';
 import { createRows, type RawSpec } from './contacts-spec.ts';
+import { ftsText } from '../src/db/search.ts';
 
 const spec = JSON.parse(fs.readFileSync(process.env.BENCH_RAW_SPEC!, 'utf8')) as RawSpec;
 
@@ -149,7 +150,7 @@ function sqliteStore(dataDir: string): Store {
       at,
     );
     for (const t of r.tags) tag.run(id, spec.createInstanceId, t);
-    fts.run(lastInsertRowid, r.terms.join(' '));
+    fts.run(lastInsertRowid, ftsText(spec.createInstanceId, r.terms));
     return { ...v, id, created_at: at, updated_at: at, version: 1 };
   });
   const statements = new Map<string, SQLite.Statement>();

@@ -64,7 +64,9 @@ export async function insertContact(
     .executeTakeFirstOrThrow();
   // A new contact has no tags to replace.
   if (tags.length > 0) await insertTags(scope, db, row.id, tags);
-  if (engine === 'sqlite') await indexContact(db, engine, inserted.seq, terms);
+  if (engine === 'sqlite') {
+    await indexContact(db, engine, { seq: inserted.seq, instanceId: scope.instanceId }, terms);
+  }
   return withoutSeq(inserted);
 }
 
@@ -118,7 +120,9 @@ export async function updateContact(
     .executeTakeFirst();
   if (!updated) return undefined;
   if (!sameList(after.tags, before.tags)) await replaceTags(scope, db, id, after.tags);
-  if (engine === 'sqlite' && termsChanged) await indexContact(db, engine, updated.seq, after.terms);
+  if (engine === 'sqlite' && termsChanged) {
+    await indexContact(db, engine, { seq: updated.seq, instanceId: scope.instanceId }, after.terms);
+  }
   return withoutSeq(updated);
 }
 
@@ -286,7 +290,7 @@ function filtered(scope: InstanceScope, db: Db, engine: Engine, filter: ListFilt
   if (filter.trash === 'only') q = q.where('contacts.deleted_at', 'is not', null);
   // The search and the company filter are both answered by the full-text index, in one match.
   const clauses = [...(filter.search ?? []), ...companyClauses(filter.companyWords ?? [])];
-  if (clauses.length > 0) q = q.where(matches(engine, clauses));
+  if (clauses.length > 0) q = q.where(matches(engine, scope.instanceId, clauses));
   for (const [i, tag] of (filter.tags ?? []).entries()) {
     if (tagForm === 'join') {
       // (contact_id, tag) is the key: a join on it never repeats a contact.
