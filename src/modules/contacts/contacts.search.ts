@@ -40,10 +40,16 @@ export interface Term {
 /** A query is a list of clauses that must all match; a clause matches when any of its terms does. */
 export type SearchQuery = Term[][];
 
+/**
+ * Longer "words" (a pasted token, a base64 blob in the notes) are not indexed: nobody searches for them, and
+ * PostgreSQL refuses a lexeme over 2,047 bytes, which failed the whole write.
+ */
+const MAX_WORD_LENGTH = 100;
+
 export function words(text: string | null | undefined): string[] {
   return fold(text ?? '')
     .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean);
+    .filter((w) => w.length > 0 && w.length <= MAX_WORD_LENGTH);
 }
 
 /** Every form with one letter removed (by code point, so letters outside the BMP stay whole). */

@@ -317,6 +317,16 @@ describe('listing', () => {
     expect((await d.list('?cursor=garbage')).status).toBe(400);
   });
 
+  it('stores notes with a very long word, and still finds the contact by its other words', async () => {
+    const d = await directory();
+    const notes = `pasted ${'x'.repeat(3000)} token`;
+    const created = await d.create(contact({ firstName: 'Longword', notes }));
+    expect(created.status).toBe(201);
+    expect(created.body.notes).toBe(notes);
+    expect(await d.ids('?search=pasted')).toEqual([created.body.id]);
+    expect(await d.ids(`?search=${'x'.repeat(20)}`)).toEqual([]);
+  });
+
   it('pages search results with a cursor, in order, without repeats', async () => {
     const d = await directory();
     for (let i = 0; i < 7; i++) await d.create(contact({ firstName: `Walda${i}`, lastName: `Zed${6 - i}` }));
