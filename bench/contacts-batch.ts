@@ -1,5 +1,6 @@
 // The batches the dataset builder's worker threads send to the loader: rows already shaped for the engine's bulk
 // statement, so the main thread (which holds the database connection) spends its time inserting, not building.
+import { ftsText } from '../src/db/search.ts';
 import type { DatasetPlan, SeedRow } from './contacts-rows.ts';
 
 export interface WorkerInput {
@@ -52,7 +53,6 @@ export const CONTACT_COLUMNS = [
 // What db/search.ts stores: each term with anything but letters, digits and `_` removed (a no-op for the terms
 // contacts.search.ts makes, kept so the stored text is computed the same way).
 const safe = (term: string) => term.replace(/[^\p{L}\p{N}_]/gu, '');
-const ftsText = (row: SeedRow) => row.terms.map(safe).join(' ');
 
 /** A PostgreSQL array literal: elements double-quoted, `"` and `\` escaped, NULL unquoted. */
 function arrayLiteral(values: Array<string | number | boolean | null>): string {
@@ -69,7 +69,7 @@ export function forSqlite(rows: SeedRow[], start: number): SqliteBatch {
     const seq = start + i + 1;
     batch.contacts.push([seq, ...CONTACT_COLUMNS.map((c) => row[c])]);
     for (const tag of row.tags) batch.tags.push([row.id, row.instance_id, tag]);
-    batch.fts.push([seq, ftsText(row)]);
+    batch.fts.push([seq, ftsText(row.instance_id, row.terms)]);
   });
   return batch;
 }
@@ -79,7 +79,7 @@ export function forPostgres(rows: SeedRow[]): PostgresBatch {
   return {
     contacts: [
       ...CONTACT_COLUMNS.map((c) => arrayLiteral(rows.map((row) => row[c] as string | number | null))),
-      arrayLiteral(rows.map(ftsText)),
+      arrayLiteral(rows.map((row) => row.terms.map(safe).join(' '))),
     ],
     tags: [0, 1, 2].map((k) => arrayLiteral(tagRows.map((t) => t[k]!))),
   };

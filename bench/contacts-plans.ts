@@ -42,7 +42,13 @@ function loggingDatabase(target: Target, log: (q: CapturedQuery) => void): Datab
     if (event.level === 'query') log({ sql: event.query.sql, parameters: [...event.query.parameters] });
   };
   const dialect = target.databaseUrl
-    ? new PostgresDialect({ pool: new pg.Pool({ connectionString: target.databaseUrl, max: 4 }) })
+    ? new PostgresDialect({
+        pool: new pg.Pool({
+          connectionString: target.databaseUrl,
+          max: 4,
+          options: '-c max_parallel_workers_per_gather=0',
+        }),
+      })
     : new SqliteDialect({ database: new SQLite(path.join(target.dataDir!, 'kith.db')) });
   const db = new Kysely<DB>({ dialect, log: onEvent });
   return {

@@ -12,6 +12,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { answerParent, kithLikeHeaders, type ReadyMessage } from './shared.ts';
 import { createRows, type RawSpec } from './contacts-spec.ts';
+import { ftsText } from '../src/db/search.ts';
 
 const spec = JSON.parse(fs.readFileSync(process.env.BENCH_RAW_SPEC!, 'utf8')) as RawSpec;
 
@@ -71,7 +72,12 @@ const variantOf = (shape: string, variant: number) => {
 };
 
 function postgresStore(url: string): Store {
-  const pool = new pg.Pool({ connectionString: url, max: spec.poolSize });
+  // The connection settings of src/db/database.ts.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: spec.poolSize,
+    options: '-c max_parallel_workers_per_gather=0',
+  });
   pool.on('error', () => undefined);
   const one = async (text: string, values: unknown[]) => (await pool.query(text, values)).rows[0] as Row;
   return {
@@ -116,6 +122,8 @@ function sqliteStore(dataDir: string): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
+  db.pragma(`cache_size = -${64 * 1024}`);
+  db.pragma(`mmap_size = ${1024 * 1024 * 1024}`);
   const get = db.prepare(GET.replace(/\$\d/g, '?'));
   const patch = db.prepare(PATCH_SQLITE);
   const insert = db.prepare(
@@ -142,7 +150,7 @@ function sqliteStore(dataDir: string): Store {
       at,
     );
     for (const t of r.tags) tag.run(id, spec.createInstanceId, t);
-    fts.run(lastInsertRowid, r.terms.join(' '));
+    fts.run(lastInsertRowid, ftsText(spec.createInstanceId, r.terms));
     return { ...v, id, created_at: at, updated_at: at, version: 1 };
   });
   const statements = new Map<string, SQLite.Statement>();

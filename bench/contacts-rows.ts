@@ -59,10 +59,10 @@ interface Built {
 }
 
 /** The service's path, whole: what the API computes for this input. */
-function serviceState(instanceId: string, input: ContactInput): Built {
+function serviceState(input: ContactInput): Built {
   const { state, problems } = applyInput(EMPTY_STATE, input, 'US');
   if (problems.length > 0) throw new Error(`generated contact is invalid: ${JSON.stringify(problems)}`);
-  return { input, state, terms: searchTerms(instanceId, state) };
+  return { input, state, terms: searchTerms(state) };
 }
 
 type Values = (state: ContactState, author: string) => ContactValues;
@@ -118,8 +118,7 @@ function toRow(
 
 /** The reference: contact `index` built by the service's functions end to end (slow; used to check the fast path). */
 export function buildRow(index: number, plan: DatasetPlan): SeedRow {
-  const instanceId = plan.instances[instanceOf(index, plan)]!;
-  return toRow(index, plan, serviceState(instanceId, contactInput(index, plan.seed)));
+  return toRow(index, plan, serviceState(contactInput(index, plan.seed)));
 }
 
 const NO_TEXT: SearchDocument = {
@@ -148,8 +147,7 @@ function memo<T>(cache: Map<string, T>, key: string, make: () => T): T {
  * occurrences, as it does). Every `verifyEvery`-th row is also built by buildRow and must be identical.
  */
 export function createRowBuilder(plan: DatasetPlan, verifyEvery = 500): (index: number) => SeedRow {
-  // searchTerms always puts the instance term first; parts are cached without it.
-  const partTerms = (doc: Partial<SearchDocument>) => searchTerms('x', { ...NO_TEXT, ...doc }).slice(1);
+  const partTerms = (doc: Partial<SearchDocument>) => searchTerms({ ...NO_TEXT, ...doc });
   const sortKeys = new Map<string, string>();
   const sortKeyOf = (value: string | null) =>
     value === null ? sortKey(value) : memo(sortKeys, value, () => sortKey(value));
@@ -185,7 +183,6 @@ export function createRowBuilder(plan: DatasetPlan, verifyEvery = 500): (index: 
     }),
   });
   const names = new Map<string, string[]>();
-  const instanceTerms = new Map<string, string>();
   const work = new Map<string, string[]>();
   const phones = new Map<string, { e164: string; terms: string[] }>();
   const phone = (number: string) =>
@@ -196,7 +193,6 @@ export function createRowBuilder(plan: DatasetPlan, verifyEvery = 500): (index: 
     });
 
   const fast = (index: number): SeedRow => {
-    const instanceId = plan.instances[instanceOf(index, plan)]!;
     const input = contactInput(index, plan.seed);
     const phoneInput = input.phones;
     // Phones are filled in below; an empty list costs applyInput nothing.
@@ -210,7 +206,7 @@ export function createRowBuilder(plan: DatasetPlan, verifyEvery = 500): (index: 
       e164: phone(p.number).e164,
     }));
     if (new Set(entries.map((e) => e.e164)).size < entries.length) {
-      return toRow(index, plan, serviceState(instanceId, input));
+      return toRow(index, plan, serviceState(input));
     }
     state.phones = entries;
     const { firstName, middleName, lastName, displayName, company, jobTitle, notes } = state;
@@ -222,7 +218,6 @@ export function createRowBuilder(plan: DatasetPlan, verifyEvery = 500): (index: 
       ? partTerms({ company, jobTitle, notes })
       : memo(work, `${company}|${jobTitle}`, () => partTerms({ company, jobTitle }));
     const terms = new Set<string>();
-    terms.add(memo(instanceTerms, instanceId, () => searchTerms(instanceId, NO_TEXT)[0]!));
     for (const t of nameTerms) terms.add(t);
     for (const t of workTerms) terms.add(t);
     // searchTerms adds the words of each address, as they are.

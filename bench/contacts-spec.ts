@@ -50,7 +50,7 @@ export function createRows(
       const values = rowValues(state, { createdBy: author, updatedBy: author }, (b) =>
         spec.engine === 'sqlite' ? (b ? 1 : 0) : b,
       );
-      return [body, { values, tags: state.tags, terms: searchTerms(spec.createInstanceId, state) }];
+      return [body, { values, tags: state.tags, terms: searchTerms(state) }];
     }),
   );
 }

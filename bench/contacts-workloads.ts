@@ -12,6 +12,8 @@ export interface BenchContext {
   createPrefix: string;
   readToken: string;
   createToken: string;
+  /** Every small tenant's contacts path and token, for creates spread over instances. */
+  spread: Array<{ prefix: string; token: string }>;
   getIds: string[];
   patchIds: string[];
   createSeed: number;
@@ -188,6 +190,27 @@ export const CONTACT_WORKLOADS: ContactWorkload[] = [
         headers: { ...json, ...bearer(c.createToken) },
         body: at(bodies, k),
       });
+    },
+  },
+  {
+    name: 'create-spread',
+    summary:
+      'POST /contacts (the same bodies) spread over the 19 small tenants: each instance orders its events by ' +
+      'a row lock held to commit, so creates into one instance commit one at a time; across instances they do not',
+    server: 'kith',
+    expectedStatus: 201,
+    baseline: 'raw-create',
+    request: (c) => {
+      const bodies = createBodies(c.createSeed, CREATE_BODIES);
+      return (k) => {
+        const target = at(c.spread, k);
+        return {
+          method: 'POST',
+          path: target.prefix,
+          headers: { ...json, ...bearer(target.token) },
+          body: at(bodies, k),
+        };
+      };
     },
   },
 ];

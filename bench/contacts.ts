@@ -10,8 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
+import { migrate } from '../src/db/migrate.ts';
 import { fromJson } from '../src/db/values.ts';
 import { startServer, type ServerChild } from './children.ts';
 import { measure, renderRun, type ContactSample, type RunFacts } from './contacts-report.ts';
@@ -154,6 +156,9 @@ async function main(): Promise<void> {
   // Ids and phone numbers of live contacts of the big tenant, drawn at random.
   const config = loadConfig({ ...env, KITH_LOG_LEVEL: 'silent' });
   const database = openDatabase(config);
+  // Migrations this build adds (an index, say) apply before anything is captured or explained, as Kith would
+  // apply them at start.
+  await migrate(database);
   const sample = await database.db
     .selectFrom('contacts')
     .select(['id', 'doc'])
@@ -208,6 +213,12 @@ async function main(): Promise<void> {
     createPrefix: `/${small.tenant}/${small.instance}/contacts`,
     readToken: await issueToken(kith.ready.url, big.apiClient, big.secret),
     createToken: await issueToken(kith.ready.url, small.apiClient, small.secret),
+    spread: await Promise.all(
+      manifest.tenants.slice(1).map(async (t) => ({
+        prefix: `/${t.tenant}/${t.instance}/contacts`,
+        token: await issueToken(kith.ready.url, t.apiClient, t.secret),
+      })),
+    ),
     getIds: sample.slice(0, 1000).map((r) => r.id),
     patchIds: sample.slice(1000).map((r) => r.id),
     createSeed: spec.createSeed,
@@ -215,15 +226,30 @@ async function main(): Promise<void> {
   };
   progress(`${engine}, ${manifest.contacts} contacts: Kith at ${kith.ready.url}, raw at ${raw.ready.url}`);
 
+  // Statements still running in the bench database (PostgreSQL; SQLite runs inside the server processes).
+  const monitor = manifest.databaseUrl
+    ? new pg.Client({ connectionString: manifest.databaseUrl })
+    : undefined;
+  await monitor?.connect();
+  const databaseBusy = async () =>
+    monitor
+      ? (
+          await monitor.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity
+             where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`,
+          )
+        ).rows[0]!.n > 0
+      : false;
   const samples: ContactSample[] = [];
   for (const w of workloads) {
-    const sampleOf = await measure(w, w.server === 'raw' ? raw : kith, context, settings);
+    const sampleOf = await measure(w, w.server === 'raw' ? raw : kith, context, settings, databaseBusy);
     progress(
       `${w.name}: ${Math.round(sampleOf.reqPerSec)} req/s, p50 ${sampleOf.p50} ms, p99 ${sampleOf.p99} ms, ` +
         `statuses ${JSON.stringify(sampleOf.statusCodes)}, backlog worked off in ${sampleOf.backlogSeconds.toFixed(1)} s`,
     );
     samples.push(sampleOf);
   }
+  await monitor?.end();
   await cleanUp();
 
   const cpus = os.cpus();

@@ -42,6 +42,11 @@ function openSqlite(dataDir: string): Database {
   connection.pragma('busy_timeout = 5000');
   connection.pragma('foreign_keys = ON');
   connection.pragma('synchronous = NORMAL');
+  // SQLite's default page cache is 2 MB: a list touching a thousand rows scattered over a large table then reads
+  // most pages from the OS again, one system call each. A larger cache, and reads through a memory map, measured
+  // list and count queries 2-5× faster on a 100k-contact database.
+  connection.pragma(`cache_size = -${64 * 1024}`);
+  connection.pragma(`mmap_size = ${1024 * 1024 * 1024}`);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   return {
     db,
@@ -73,7 +78,13 @@ function withStatementCache(connection: SQLite.Database): SqliteDatabase {
 }
 
 function openPostgres(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // No parallel query: Kith's statements are short and many run at once; a count that launched a worker took 27 ms
+  // where the same plan without one took 6 (the workers' start-up, on cores the other requests need).
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    options: '-c max_parallel_workers_per_gather=0',
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });

@@ -7,6 +7,7 @@ import { directory } from './migrations/0002_directory.ts';
 import { events } from './migrations/0003_events.ts';
 import { audit } from './migrations/0004_audit.ts';
 import { webhooks } from './migrations/0005_webhooks.ts';
+import { contactIndexes } from './migrations/0006_contact_indexes.ts';
 import { columnTypes, type KithMigration } from './migrations/types.ts';
 
 /** In order. Never edit or reorder a released entry: add a new one. */
@@ -16,6 +17,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, KithMigration]> = [
   ['0003_events', events],
   ['0004_audit', audit],
   ['0005_webhooks', webhooks],
+  ['0006_contact_indexes', contactIndexes],
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]![0];

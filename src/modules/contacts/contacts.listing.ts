@@ -6,8 +6,11 @@ import { SORT_COLUMNS, type ListFilter, type ListOrder } from './contacts.reposi
 import type { Sort } from './contacts.schemas.ts';
 
 export const DEFAULT_LIMIT = 20;
-/** Counting stops here; past it a page says its total is an estimate. */
-export const COUNT_CAP = 10_000;
+/**
+ * Counting stops here; past it a page says its total is an estimate. Each counted row can cost an index lookup
+ * (a tag or a search match checked against the contact): 10,000 of them took 30-40 ms on SQLite, 1,000 take ~3.
+ */
+export const COUNT_CAP = 1_000;
 
 export interface Paging {
   limit?: number;

@@ -190,7 +190,7 @@ function exampleOf(country: CountryCode) {
 }
 
 function searchDoc(state: ContactState) {
-  return searchTerms('inst1', state);
+  return searchTerms(state);
 }
 
 /** Does some prefix term of the clause start some stored term? */

@@ -36,6 +36,10 @@ const COLUMNS = [
   'contacts.version',
 ] as const;
 
+/** The same columns as a write's RETURNING list (the written row comes back without another read). */
+type Column = (typeof COLUMNS)[number] extends `contacts.${infer C}` ? C : never;
+const RETURNED = COLUMNS.map((c) => c.slice('contacts.'.length) as Column);
+
 export async function insertContact(
   scope: InstanceScope,
   db: Db,
@@ -43,7 +47,7 @@ export async function insertContact(
   row: ContactValues & { id: string; now: string },
   tags: string[],
   terms: string[],
-): Promise<void> {
+): Promise<ContactRow> {
   const { now, ...values } = row;
   const inserted = await db
     .insertInto('contacts')
@@ -56,41 +60,70 @@ export async function insertContact(
       version: 1,
       ...(engine === 'postgres' ? { search: searchColumn(engine, terms) } : {}),
     })
-    .returning(engine === 'sqlite' ? ['seq'] : ['id'])
+    .returning([...RETURNED, ...(engine === 'sqlite' ? (['seq'] as const) : [])])
     .executeTakeFirstOrThrow();
-  await replaceTags(scope, db, row.id, tags);
-  if (engine === 'sqlite') await indexContact(db, engine, (inserted as { seq: number }).seq, terms);
+  // A new contact has no tags to replace.
+  if (tags.length > 0) await insertTags(scope, db, row.id, tags);
+  if (engine === 'sqlite') {
+    await indexContact(db, engine, { seq: inserted.seq, instanceId: scope.instanceId }, terms);
+  }
+  return withoutSeq(inserted);
 }
 
-/** Updates a contact only if it is still at `version`; returns false when another write got there first. */
+function withoutSeq<T extends { seq?: number }>(row: T): Omit<T, 'seq'> {
+  const { seq: _seq, ...rest } = row;
+  return rest;
+}
+
+/** What a contact row holds besides its identity: its values, tags and search terms. */
+export interface ContactContent<V = ContactValues> {
+  values: V;
+  tags: string[];
+  terms: string[];
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Updates a contact only if it is still at `version`; returns false when another write got there first. Only
+ * what differs from `before` is written: an unchanged column leaves its indexes alone, and unchanged tags and
+ * search terms are not rewritten (measured: a PATCH of one field cost 3× less on SQLite, most of it in commit).
+ */
 export async function updateContact(
   scope: InstanceScope,
   db: Db,
   engine: Engine,
   id: string,
   version: number,
-  change: ContactValues & { now: string; deleted_at?: string | null },
-  tags: string[],
-  terms: string[],
-): Promise<boolean> {
-  const { now, ...values } = change;
+  now: string,
+  after: ContactContent,
+  before: ContactContent<Omit<ContactValues, 'doc'>>,
+): Promise<ContactRow | undefined> {
+  const changed: Partial<ContactValues> = { doc: after.values.doc };
+  for (const key of Object.keys(before.values) as Array<keyof typeof before.values>) {
+    if (after.values[key] !== before.values[key]) Object.assign(changed, { [key]: after.values[key] });
+  }
+  const termsChanged = !sameList(after.terms, before.terms);
   const updated = await db
     .updateTable('contacts')
     .set({
-      ...values,
+      ...changed,
       updated_at: now,
       version: version + 1,
-      ...(engine === 'postgres' ? { search: searchColumn(engine, terms) } : {}),
+      ...(engine === 'postgres' && termsChanged ? { search: searchColumn(engine, after.terms) } : {}),
     })
     .where('instance_id', '=', scope.instanceId)
     .where('id', '=', id)
     .where('version', '=', version)
-    .returning(engine === 'sqlite' ? ['seq'] : ['id'])
+    .returning([...RETURNED, ...(engine === 'sqlite' ? (['seq'] as const) : [])])
     .executeTakeFirst();
-  if (!updated) return false;
-  await replaceTags(scope, db, id, tags);
-  if (engine === 'sqlite') await indexContact(db, engine, (updated as { seq: number }).seq, terms);
-  return true;
+  if (!updated) return undefined;
+  if (!sameList(after.tags, before.tags)) await replaceTags(scope, db, id, after.tags);
+  if (engine === 'sqlite' && termsChanged) {
+    await indexContact(db, engine, { seq: updated.seq, instanceId: scope.instanceId }, after.terms);
+  }
+  return withoutSeq(updated);
 }
 
 /** Sets or clears deleted_at at `version`; false when the version moved on. */
@@ -132,12 +165,14 @@ export async function purgeContact(
 
 async function replaceTags(scope: InstanceScope, db: Db, contactId: string, tags: string[]) {
   await db.deleteFrom('contact_tags').where('contact_id', '=', contactId).execute();
-  if (tags.length > 0) {
-    await db
-      .insertInto('contact_tags')
-      .values(tags.map((tag) => ({ contact_id: contactId, instance_id: scope.instanceId, tag })))
-      .execute();
-  }
+  if (tags.length > 0) await insertTags(scope, db, contactId, tags);
+}
+
+async function insertTags(scope: InstanceScope, db: Db, contactId: string, tags: string[]) {
+  await db
+    .insertInto('contact_tags')
+    .values(tags.map((tag) => ({ contact_id: contactId, instance_id: scope.instanceId, tag })))
+    .execute();
 }
 
 export function findContact(
@@ -238,7 +273,16 @@ export interface ListOrder {
   after?: { value: string; id: string };
 }
 
-function filtered(scope: InstanceScope, db: Db, engine: Engine, filter: ListFilter) {
+/**
+ * How tag filters join: `in` reads each tag's contacts from (instance_id, tag) and looks each one up, cost
+ * proportional to how many contacts have the tag; `exists` walks the sort order's index and checks each contact's
+ * tags, cost proportional to how far it must walk to fill the page. The first suits rare tags, the second common
+ * ones; the service picks (SQLite's planner cannot: it always keeps the form it is given). `join` streams each
+ * tag's contacts without collecting them first: the cheapest way to count up to a cap (1 ms where `in` took 4).
+ */
+export type TagForm = 'in' | 'exists' | 'join';
+
+function filtered(scope: InstanceScope, db: Db, engine: Engine, filter: ListFilter, tagForm: TagForm = 'in') {
   let q: SelectQueryBuilder<DB, 'contacts', object> = db
     .selectFrom('contacts')
     .where('contacts.instance_id', '=', scope.instanceId);
@@ -246,19 +290,39 @@ function filtered(scope: InstanceScope, db: Db, engine: Engine, filter: ListFilt
   if (filter.trash === 'only') q = q.where('contacts.deleted_at', 'is not', null);
   // The search and the company filter are both answered by the full-text index, in one match.
   const clauses = [...(filter.search ?? []), ...companyClauses(filter.companyWords ?? [])];
-  if (clauses.length > 0) q = q.where(matches(engine, clauses));
-  // An uncorrelated IN lets the engine read the tag's contacts once from (instance_id, tag) instead of probing
-  // the tag table for every contact it scans (slow for rare tags).
-  for (const tag of filter.tags ?? []) {
-    q = q.where(
-      'contacts.id',
-      'in',
-      db
-        .selectFrom('contact_tags')
-        .select('contact_tags.contact_id')
-        .where('contact_tags.instance_id', '=', scope.instanceId)
-        .where('contact_tags.tag', '=', tag),
-    );
+  if (clauses.length > 0) q = q.where(matches(engine, scope.instanceId, clauses));
+  for (const [i, tag] of (filter.tags ?? []).entries()) {
+    if (tagForm === 'join') {
+      // (contact_id, tag) is the key: a join on it never repeats a contact.
+      const t = `t${i}` as 't';
+      q = q.innerJoin(`contact_tags as ${t}`, (join) =>
+        join
+          .onRef(`${t}.contact_id`, '=', 'contacts.id')
+          .on(`${t}.instance_id`, '=', scope.instanceId)
+          .on(`${t}.tag`, '=', tag),
+      );
+      continue;
+    }
+    q =
+      tagForm === 'in'
+        ? q.where(
+            'contacts.id',
+            'in',
+            db
+              .selectFrom('contact_tags')
+              .select('contact_tags.contact_id')
+              .where('contact_tags.instance_id', '=', scope.instanceId)
+              .where('contact_tags.tag', '=', tag),
+          )
+        : q.where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('contact_tags')
+                .select(sql`1`.as('one'))
+                .whereRef('contact_tags.contact_id', '=', 'contacts.id')
+                .where('contact_tags.tag', '=', tag),
+            ),
+          );
   }
   if (filter.source !== undefined) q = q.where('contacts.source', '=', filter.source);
   if (filter.patientId !== undefined) q = q.where('contacts.patient_id', '=', filter.patientId);
@@ -275,9 +339,17 @@ export function listContacts(
   filter: ListFilter,
   order: ListOrder,
   page: { limit: number; offset: number },
+  tagForm: TagForm = 'in',
 ) {
   const column = `contacts.${order.column}` as const;
-  let q = filtered(scope, db, engine, filter).select(COLUMNS);
+  let matching = filtered(scope, db, engine, filter, tagForm);
+  if (engine === 'postgres' && hasTextMatch(filter)) {
+    // PostgreSQL cannot estimate how many rows a text query matches (it guessed 625 for a phone number two
+    // contacts have), so with a LIMIT it walked the sort index, testing all 47,000 contacts of the instance
+    // (80 ms). OFFSET 0 fences the match off as a subquery: the GIN index finds the matches, then they are sorted.
+    matching = db.selectFrom(matching.selectAll('contacts').offset(0).as('contacts'));
+  }
+  let q = matching.select(COLUMNS);
   if (order.after) {
     const { value, id } = order.after;
     const cmp = order.direction === 'asc' ? '>' : '<';
@@ -293,6 +365,9 @@ export function listContacts(
     .execute();
 }
 
+const hasTextMatch = (filter: ListFilter) =>
+  (filter.search?.length ?? 0) > 0 || (filter.companyWords?.length ?? 0) > 0;
+
 /** Counts matching rows, stopping at `cap + 1` so a count never costs more than reading that many index entries. */
 export async function countContacts(
   scope: InstanceScope,
@@ -301,12 +376,38 @@ export async function countContacts(
   filter: ListFilter,
   cap: number,
 ): Promise<number> {
-  const inner = filtered(scope, db, engine, filter)
+  const inner = filtered(scope, db, engine, filter, 'join')
     .select(sql`1`.as('one'))
     .limit(cap + 1);
   const row = await db
     .selectFrom(inner.as('capped'))
     .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** How many contacts of the instance have `tag`, counting no further than `cap` (a covering-index range). */
+export async function countTagged(scope: InstanceScope, db: Db, tag: string, cap: number): Promise<number> {
+  const inner = db
+    .selectFrom('contact_tags')
+    .select(sql`1`.as('one'))
+    .where('instance_id', '=', scope.instanceId)
+    .where('tag', '=', tag)
+    .limit(cap);
+  const row = await db
+    .selectFrom(inner.as('capped'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The instance's live contacts (a full index range: the caller caches it). */
+export async function countLive(scope: InstanceScope, db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('contacts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('instance_id', '=', scope.instanceId)
+    .where('deleted_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -59,7 +59,7 @@ export async function contactsRoutes(app: KithApp, { services }: { services: Ser
         description:
           'Paging by limit/offset, page/size, or cursor (metaInfo.nextCursor, constant cost at any depth). ' +
           'search matches word prefixes of names, emails, phones, company and notes, tolerates one typo in a ' +
-          'name, and finds a phone whatever its format. totalElements is exact up to 10,000 matches and may be ' +
+          'name, and finds a phone whatever its format. totalElements is exact up to 1,000 matches and may be ' +
           'an estimate beyond (metaInfo.totalIsEstimate).',
         params: InstanceParams,
         querystring: ListQuery,

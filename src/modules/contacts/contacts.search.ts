@@ -9,7 +9,8 @@
 //   "4155550001" all find the same contact.
 // - The company's words again as `c_word`, so the company filter ("partial, case-insensitive": any word of the
 //   company name starting with each word given) is answered by the same index.
-// - The instance as a term (`i_…`), so the index narrows to one instance before anything else.
+// The instance is not a term: queries filter by the instance column, and matching a term every row of a big
+// instance holds made searches 2–7× slower (docs/benchmarks.md).
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { fold } from './contacts.model.ts';
 
@@ -39,14 +40,16 @@ export interface Term {
 /** A query is a list of clauses that must all match; a clause matches when any of its terms does. */
 export type SearchQuery = Term[][];
 
-export function instanceTerm(instanceId: string): string {
-  return `i_${instanceId.replace(/[^a-z0-9]/gi, '').toLowerCase()}`;
-}
+/**
+ * Longer "words" (a pasted token, a base64 blob in the notes) are not indexed: nobody searches for them, and
+ * PostgreSQL refuses a lexeme over 2,047 bytes, which failed the whole write.
+ */
+const MAX_WORD_LENGTH = 100;
 
 export function words(text: string | null | undefined): string[] {
   return fold(text ?? '')
     .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean);
+    .filter((w) => w.length > 0 && w.length <= MAX_WORD_LENGTH);
 }
 
 /** Every form with one letter removed (by code point, so letters outside the BMP stay whole). */
@@ -72,9 +75,9 @@ function phoneForms(e164: string): string[] {
   return [digits, national, national.slice(-7)];
 }
 
-export function searchTerms(instanceId: string, doc: SearchDocument): string[] {
+export function searchTerms(doc: SearchDocument): string[] {
   const names = [doc.firstName, doc.middleName, doc.lastName, doc.displayName].flatMap(words);
-  const terms = new Set<string>([instanceTerm(instanceId), ...names, ...names.flatMap(fuzzyForms)]);
+  const terms = new Set<string>([...names, ...names.flatMap(fuzzyForms)]);
   for (const w of [
     ...words(doc.company),
     ...words(doc.jobTitle),

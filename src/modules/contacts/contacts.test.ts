@@ -185,6 +185,22 @@ describe('updating', () => {
     expect((await d.patch(c.id, { jobTitle: null })).body.jobTitle).toBeNull();
   });
 
+  it('keeps tags and search terms when a patch leaves them alone, and replaces them when it changes them', async () => {
+    const d = await directory();
+    const c = (await d.create(contact({ firstName: 'Quirin', lastName: 'Zeller', tags: ['keep'] }))).body;
+    await d.patch(c.id, { avatarUrl: 'https://example.com/a.png' });
+    expect(await d.ids('?search=quir')).toEqual([c.id]);
+    expect(await d.ids('?tag=keep')).toEqual([c.id]);
+    await d.patch(c.id, { tags: ['other'] });
+    expect(await d.ids('?search=zell')).toEqual([c.id]);
+    expect(await d.ids('?tag=keep')).toEqual([]);
+    expect(await d.ids('?tag=other')).toEqual([c.id]);
+    await d.patch(c.id, { firstName: 'Xaver' });
+    expect(await d.ids('?search=quir')).toEqual([]);
+    expect(await d.ids('?search=xav')).toEqual([c.id]);
+    expect(await d.ids('?tag=other')).toEqual([c.id]);
+  });
+
   it('honours If-Match: 412 when stale, nothing written', async () => {
     const d = await directory();
     const c = (await d.create(contact())).body;
@@ -299,6 +315,59 @@ describe('listing', () => {
     );
     expect(mismatched.status).toBe(400);
     expect((await d.list('?cursor=garbage')).status).toBe(400);
+  });
+
+  it('stores notes with a very long word, and still finds the contact by its other words', async () => {
+    const d = await directory();
+    const notes = `pasted ${'x'.repeat(3000)} token`;
+    const created = await d.create(contact({ firstName: 'Longword', notes }));
+    expect(created.status).toBe(201);
+    expect(created.body.notes).toBe(notes);
+    expect(await d.ids('?search=pasted')).toEqual([created.body.id]);
+    expect(await d.ids(`?search=${'x'.repeat(20)}`)).toEqual([]);
+  });
+
+  it('pages search results with a cursor, in order, without repeats', async () => {
+    const d = await directory();
+    for (let i = 0; i < 7; i++) await d.create(contact({ firstName: `Walda${i}`, lastName: `Zed${6 - i}` }));
+    await d.create(contact({ firstName: 'Other', lastName: 'Person' }));
+    const seen: string[] = [];
+    let cursor = '';
+    for (let pages = 0; pages < 5; pages++) {
+      const page = (await d.list(`?search=walda&limit=3&sort=lastName${cursor}`)).body;
+      seen.push(...page.data.map((c) => c.lastName!));
+      if (!page.metaInfo.nextCursor) break;
+      cursor = `&cursor=${page.metaInfo.nextCursor}`;
+    }
+    expect(seen).toEqual(['Zed0', 'Zed1', 'Zed2', 'Zed3', 'Zed4', 'Zed5', 'Zed6']);
+  });
+
+  it('pages a common and a rare tag in the same order (the service reads them by different plans)', async () => {
+    const d = await directory();
+    // 40 contacts: a page of 5 of "common" (36 of them) is read along the sort index, a page of "rare" (3) from
+    // the tag's contacts; both must give the same rows and order as filtering and sorting by hand.
+    const made = [];
+    for (let i = 0; i < 40; i++) {
+      const tags = [...(i % 10 !== 0 ? ['common'] : []), ...(i % 13 === 1 ? ['rare'] : [])];
+      made.push((await d.create(contact({ lastName: `L${(i * 7) % 40}`, tags }))).body);
+    }
+    await d.remove(made[3]!.id);
+    const live = made.filter((_, i) => i !== 3);
+    const expected = (tag: string) =>
+      live
+        .filter((c) => c.tags.includes(tag))
+        .sort((a, b) => (a.lastName! < b.lastName! ? 1 : a.lastName! > b.lastName! ? -1 : 0))
+        .map((c) => c.id);
+    for (const tag of ['common', 'rare']) {
+      const want = expected(tag);
+      expect(await d.ids(`?tag=${tag}&sort=lastName&order=desc&limit=5`)).toEqual(want.slice(0, 5));
+      expect(await d.ids(`?tag=${tag}&sort=lastName&order=desc&limit=5&offset=5`)).toEqual(want.slice(5, 10));
+      const page = (await d.list(`?tag=${tag}&limit=5`)).body.metaInfo;
+      expect(page).toMatchObject({ totalElements: want.length, totalIsEstimate: false });
+    }
+    const both = expected('common').filter((id) => expected('rare').includes(id));
+    expect(await d.ids('?tag=common&tag=rare&sort=lastName&order=desc')).toEqual(both);
+    expect(await d.ids('?tag=common&onlyDeleted=true')).toEqual([made[3]!.id]);
   });
 
   it('filters by tags (AND), company, source, relationship, updatedSince', async () => {
