@@ -88,9 +88,12 @@ export class EventsService {
       limit: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
-    // Without more rows the client has seen everything up to the instance's latest sequence number.
+    // Without more rows the client has seen everything up to the instance's latest sequence number, read before
+    // the rows: a change committed in between is among the rows, and the cursor must not fall back before it.
     const through =
-      rows.length > query.limit ? page.at(-1)!.seq : Math.max(start, Number(sequence?.last_seq ?? 0));
+      rows.length > query.limit
+        ? page.at(-1)!.seq
+        : Math.max(start, Number(sequence?.last_seq ?? 0), Number(page.at(-1)?.seq ?? 0));
     return {
       data: page.map((row) => ({
         id: row.id,
