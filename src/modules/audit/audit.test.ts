@@ -136,6 +136,10 @@ describe('audit: reads and lists', () => {
       resultCount: 1,
       resultTotal: 1,
     });
+    // The change feed carries the records' contents too.
+    await s.call('GET', '/changes?limit=2');
+    const [feed] = await s.history('?action=listed&resourceType=event');
+    expect(feed).toMatchObject({ route: '/:tenant/:instance/changes', query: { limit: 2 }, resultCount: 2 });
   });
 
   it('appends buffered rows by itself within moments', async () => {

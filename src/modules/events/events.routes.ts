@@ -17,7 +17,8 @@ export async function eventsRoutes(app: KithApp, { services }: { services: Servi
     '/:tenant/:instance/changes',
     {
       // Which events a client sees depends on what its policy lets it read (patients, contacts, companies).
-      config: { permission: 'authenticated' },
+      // The feed carries the records' contents: reading it is audited like a list.
+      config: { permission: 'authenticated', audit: { action: 'list', resource: 'event' } },
       schema: {
         tags: ['events'],
         summary: 'The change feed: events after a cursor, in order, deletions included',
