@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startKith, type Kith } from '../../../test/harness.ts';
 import { contact, patient } from '../../../test/factories.ts';
 import { securitySuite } from '../../../test/security-suite.ts';
@@ -138,8 +138,15 @@ describe('audit: reads and lists', () => {
     });
     // The change feed carries the records' contents too.
     await s.call('GET', '/changes?limit=2');
-    const [feed] = await s.history('?action=listed&resourceType=event');
-    expect(feed).toMatchObject({ route: '/:tenant/:instance/changes', query: { limit: 2 }, resultCount: 2 });
+    // The row is queued when the response has gone out, which the client can see a moment before.
+    await vi.waitFor(async () => {
+      const [feed] = await s.history('?action=listed&resourceType=event');
+      expect(feed).toMatchObject({
+        route: '/:tenant/:instance/changes',
+        query: { limit: 2 },
+        resultCount: 2,
+      });
+    });
   });
 
   it('appends buffered rows by itself within moments', async () => {
