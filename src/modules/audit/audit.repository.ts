@@ -1,6 +1,8 @@
 // SQL for the audit log and its chain heads. The log is tenant-level: functions take the chain (the tenant's id)
 // first, where other repositories take the instance scope.
+import type { Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import type { AuditLogTable } from '../../db/schema.ts';
 import { toIso } from '../../db/values.ts';
 import type { PageRequest } from '../../platform/http/pagination.ts';
 import { offsetOf } from '../../platform/http/pagination.ts';
@@ -147,31 +149,8 @@ export async function count(chain: string, db: Db, filter: AuditFilter): Promise
   return Number(row.n);
 }
 
-type DbRow = {
-  id: string;
-  chain: string;
-  seq: number;
-  at: Date | string;
-  instance_id: string | null;
-  instance: string | null;
-  actor_type: string;
-  actor_id: string | null;
-  actor_name: string | null;
-  action: string;
-  resource_type: string | null;
-  resource_id: string | null;
-  method: string | null;
-  route: string | null;
-  status: number | null;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  query: string | null;
-  result_count: number | null;
-  result_total: number | null;
-  prev_hash: string;
-  hash: string;
-};
+/** An audit_log row as read (Selectable turns the timestamp into what the driver returns). */
+type DbRow = Selectable<AuditLogTable>;
 
 function toDbRow(r: ChainedRow) {
   return {
