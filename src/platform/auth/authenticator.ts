@@ -66,7 +66,12 @@ export class Authenticator {
       });
     }
     // A cache hit answers synchronously; only a miss (or an expired entry) waits for the database.
-    const state = this.clients.get(claims.sub) ?? (await this.clients.fetch(claims.sub));
+    let state = this.clients.get(claims.sub) ?? (await this.clients.fetch(claims.sub));
+    // A token newer than this node's copy of its client: the secret was rotated on another node (or by the CLI)
+    // and this copy is stale. Only a token this server signed can say so, so the reload cannot be forced at will.
+    if (state && claims.sv > state.secretVersion) {
+      state = await this.clients.fetch(claims.sub, { forceRefresh: true });
+    }
     if (!state || !state.enabled || state.secretVersion !== claims.sv) throw invalidToken(true);
     const p = state.principal;
     // Spelled out: spreading the cached principal costs more than the rest of a cached authentication.
