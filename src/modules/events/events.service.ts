@@ -26,7 +26,8 @@ export function eventType(change: Change): EventType {
   return `${change.resource}.${action}`;
 }
 
-function encodeCursor(seq: number): string {
+/** The change feed's cursor for a sequence number (the realtime stream resumes through the feed with it). */
+export function encodeCursor(seq: number): string {
   return Buffer.from(`seq:${seq}`).toString('base64url');
 }
 

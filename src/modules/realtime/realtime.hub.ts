@@ -13,7 +13,7 @@ import type { InstanceScope } from '../../platform/http/context.ts';
 import type { CommitListener } from '../../platform/writes.ts';
 import { findSequence } from '../events/events.repository.ts';
 import { EVENT_TYPES } from '../events/events.schemas.ts';
-import type { EventsService } from '../events/events.service.ts';
+import { encodeCursor, type EventsService } from '../events/events.service.ts';
 import type { Access, StreamTarget } from './realtime.access.ts';
 import {
   Connection,
@@ -39,11 +39,6 @@ export interface HubDeps {
   notifier: EventNotifier;
   log: FastifyBaseLogger;
   limits: StreamLimits;
-}
-
-/** The change feed's cursor for a sequence number (see EventsService): the stream reads through the feed. */
-function cursorAt(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
 }
 
 export class RealtimeHub implements StreamHub {
@@ -237,7 +232,7 @@ export class RealtimeHub implements StreamHub {
   /** Events after `seq`, of every type (each socket filters by its policy and subscriptions), oldest first. */
   async readAfter(scope: InstanceScope, seq: number): Promise<Page> {
     const page = await this.deps.events.changes(scope, {
-      since: cursorAt(seq),
+      since: encodeCursor(seq),
       types: EVENT_TYPES,
       limit: PAGE_SIZE,
     });

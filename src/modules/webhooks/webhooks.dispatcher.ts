@@ -46,6 +46,31 @@ const HOUR_MS = 3_600_000;
 
 export const newId = (prefix: string) => `${prefix}_${randomUUID().replace(/-/g, '')}`;
 
+/** A delivery of `event` to `endpoint`, due now: queued from the outbox or by a replay. */
+export function pendingDelivery(
+  endpoint: { id: string; instance_id: string },
+  event: { id: string; seq: number | string; resource_id: string },
+  origin: 'outbox' | 'replay',
+  now: string,
+): queue.DeliveryInsert {
+  return {
+    id: newId('dlv'),
+    endpoint_id: endpoint.id,
+    instance_id: endpoint.instance_id,
+    event_id: event.id,
+    seq: Number(event.seq),
+    resource_id: event.resource_id,
+    origin,
+    status: 'PENDING',
+    attempts: 0,
+    next_attempt_at: now,
+    locked_until: null,
+    locked_by: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 /** The body of a delivery: the event exactly as the change feed shows it. */
 function eventOf(row: queue.ClaimedRow): Event {
   return {
@@ -236,22 +261,7 @@ export class WebhookDispatcher {
         const types = new Set(fromJson<string[]>(locked.event_types));
         const rows = events
           .filter((event) => types.has(event.type))
-          .map((event) => ({
-            id: newId('dlv'),
-            endpoint_id: locked.id,
-            instance_id: locked.instance_id,
-            event_id: event.id,
-            seq: Number(event.seq),
-            resource_id: event.resource_id,
-            origin: 'outbox',
-            status: 'PENDING',
-            attempts: 0,
-            next_attempt_at: now,
-            locked_until: null,
-            locked_by: null,
-            created_at: now,
-            updated_at: now,
-          }));
+          .map((event) => pendingDelivery(locked, event, 'outbox', now));
         await queue.insertDeliveries(tx, rows);
         await queue.advanceCursor(tx, locked.id, cursor, through);
         return rows.length;

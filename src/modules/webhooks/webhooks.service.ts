@@ -9,7 +9,7 @@ import type { InstanceScope } from '../../platform/http/context.ts';
 import type { PageRequest } from '../../platform/http/pagination.ts';
 import type { WriteContext } from '../../platform/writes.ts';
 import type { Event } from '../events/events.schemas.ts';
-import { newId, WebhookDispatcher } from './webhooks.dispatcher.ts';
+import { newId, pendingDelivery, WebhookDispatcher } from './webhooks.dispatcher.ts';
 import * as queue from './webhooks.queue.ts';
 import * as repo from './webhooks.repository.ts';
 import type {
@@ -339,22 +339,9 @@ export class WebhooksService {
         ]);
       }
     }
-    const rows = events.map((event) => ({
-      id: newId('dlv'),
-      endpoint_id: endpoint.id,
-      instance_id: scope.instanceId,
-      event_id: event.id,
-      seq: Number(event.seq),
-      resource_id: event.resource_id,
-      origin: 'replay',
-      status: 'PENDING',
-      attempts: 0,
-      next_attempt_at: now,
-      locked_until: null,
-      locked_by: null,
-      created_at: now,
-      updated_at: now,
-    }));
+    const rows = events.map((event) =>
+      pendingDelivery({ id: endpoint.id, instance_id: scope.instanceId }, event, 'replay', now),
+    );
     await database.db.transaction().execute(async (tx) => {
       for (let i = 0; i < rows.length; i += 500) await queue.insertDeliveries(tx, rows.slice(i, i + 500));
     });
