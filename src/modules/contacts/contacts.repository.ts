@@ -332,6 +332,10 @@ function filtered(scope: InstanceScope, db: Db, engine: Engine, filter: ListFilt
   return q;
 }
 
+/** Whether the full-text index answers part of the filter (a search, or the company filter). */
+export const hasTextMatch = (filter: ListFilter) =>
+  (filter.search?.length ?? 0) > 0 || (filter.companyWords?.length ?? 0) > 0;
+
 export function listContacts(
   scope: InstanceScope,
   db: Db,
@@ -364,9 +368,6 @@ export function listContacts(
     .offset(page.offset)
     .execute();
 }
-
-const hasTextMatch = (filter: ListFilter) =>
-  (filter.search?.length ?? 0) > 0 || (filter.companyWords?.length ?? 0) > 0;
 
 /** Counts matching rows, stopping at `cap + 1` so a count never costs more than reading that many index entries. */
 export async function countContacts(

@@ -202,7 +202,7 @@ export class ContactsService {
    */
   private async tagForm(scope: InstanceScope, filter: repo.ListFilter, rows: number): Promise<repo.TagForm> {
     const tags = filter.tags ?? [];
-    const walkable = filter.trash === 'exclude' && !filter.search?.length && !filter.companyWords?.length;
+    const walkable = filter.trash === 'exclude' && !repo.hasTextMatch(filter);
     if (this.deps.database.engine !== 'sqlite' || tags.length === 0 || !walkable) return 'in';
     let live = this.liveCounts.get(scope.instanceId);
     if (live === undefined) {

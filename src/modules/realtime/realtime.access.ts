@@ -2,7 +2,7 @@
 // already passed the access hook (src/platform/http/authorize.ts) before the upgrade; these functions serve the
 // other paths: a token sent in the first message, a refreshed token, and the periodic re-check of open sockets.
 import type { Authenticator, Principal } from '../../platform/auth/authenticator.ts';
-import { denied } from '../../platform/http/authorize.ts';
+import { denied, instanceScope } from '../../platform/http/authorize.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
 import { EVENT_TYPES, READ_PERMISSION, type EventType } from '../events/events.schemas.ts';
 
@@ -38,19 +38,7 @@ export async function resolveAccess(
 ): Promise<Access> {
   const principal = await authenticator.authenticate(authorization);
   if (target.tenant !== principal.tenantName) throw denied(principal, target.url);
-  const granted = principal.instances.get(target.instance);
-  if (granted === undefined) throw denied(principal, target.url);
-  const access = {
-    principal,
-    authorization,
-    scope: {
-      tenantId: principal.tenantId,
-      tenant: principal.tenantName,
-      instanceId: granted.id,
-      instance: target.instance,
-      phoneRegion: granted.phoneRegion,
-    },
-  };
+  const access = { principal, authorization, scope: instanceScope(principal, target.instance, target.url) };
   requireReadable(access, target.url);
   return access;
 }

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator, Principal } from '../auth/authenticator.ts';
 import type { Clock } from '../clock.ts';
 import { KithError } from '../errors.ts';
+import type { InstanceScope } from './context.ts';
 import { sendError } from './error-handler.ts';
 
 export function createAuthorizeHook(authenticator: Authenticator, clock: Clock) {
@@ -31,19 +32,22 @@ function createCheck(authenticator: Authenticator) {
     request.ctx.principal = principal;
     const { tenant, instance } = request.params as { tenant?: string; instance?: string };
     if (tenant !== undefined && tenant !== principal.tenantName) throw denied(principal, request.url);
-    if (instance !== undefined) {
-      const granted = principal.instances.get(instance);
-      if (granted === undefined) throw denied(principal, request.url);
-      request.ctx.scope = {
-        tenantId: principal.tenantId,
-        tenant: principal.tenantName,
-        instanceId: granted.id,
-        instance,
-        phoneRegion: granted.phoneRegion,
-      };
-    }
+    if (instance !== undefined) request.ctx.scope = instanceScope(principal, instance, request.url);
     if (permission !== 'authenticated' && !principal.permissions.has(permission))
       throw denied(principal, request.url);
+  };
+}
+
+/** The principal's scope in one of its tenant's instances, or Welkin's 403 when the instance is not granted. */
+export function instanceScope(principal: Principal, instance: string, url: string): InstanceScope {
+  const granted = principal.instances.get(instance);
+  if (granted === undefined) throw denied(principal, url);
+  return {
+    tenantId: principal.tenantId,
+    tenant: principal.tenantName,
+    instanceId: granted.id,
+    instance,
+    phoneRegion: granted.phoneRegion,
   };
 }
 
