@@ -25,6 +25,8 @@ import { installAudit } from './modules/audit/audit.hooks.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { realtimeRoutes } from './modules/realtime/realtime.routes.ts';
 import { openApiOptions, describePermission } from './platform/http/openapi.ts';
+import { companyContactsRoutes } from './faces/company-contacts/company-contacts.routes.ts';
+import { addressBookRoutes } from './faces/address-book/address-book.routes.ts';
 
 export interface RouteInfo {
   method: string;
@@ -119,6 +121,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(webhooksRoutes, { services });
   await app.register(auditRoutes, { services });
   await app.register(realtimeRoutes, { services });
+  // The compatibility faces: other APIs' wire formats over the same contact service.
+  await app.register(companyContactsRoutes, { services });
+  await app.register(addressBookRoutes, { services });
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

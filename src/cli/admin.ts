@@ -165,6 +165,15 @@ export function registerAdminCommands(program: Command, loadConfig: () => Config
   }
 
   client
+    .command('set-default-instance <tenant> <apiClient> <instance>')
+    .option(...json)
+    .description("Choose the granted instance the faces' bare paths (/contacts, /api/v1/contacts) work in")
+    .action(async (tenantName: string, key: string, instance: string, opts: { json?: boolean }) => {
+      await withServices(loadConfig(), (s) => s.clients.setDefaultInstance(tenantName, key, instance));
+      printer(opts.json)(`Default instance of ${key}: ${instance}`, { apiClient: key, defaultInstance: instance });
+    });
+
+  client
     .command('rotate-secret <tenant> <apiClient>')
     .option(...json)
     .description('Issue a new secret; tokens issued under the old one stop working')

@@ -8,6 +8,7 @@ import { events } from './migrations/0003_events.ts';
 import { audit } from './migrations/0004_audit.ts';
 import { webhooks } from './migrations/0005_webhooks.ts';
 import { contactIndexes } from './migrations/0006_contact_indexes.ts';
+import { faces } from './migrations/0007_faces.ts';
 import { columnTypes, type KithMigration } from './migrations/types.ts';
 
 /** In order. Never edit or reorder a released entry: add a new one. */
@@ -18,6 +19,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, KithMigration]> = [
   ['0004_audit', audit],
   ['0005_webhooks', webhooks],
   ['0006_contact_indexes', contactIndexes],
+  ['0007_faces', faces],
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]![0];

@@ -26,6 +26,8 @@ export interface InstancesTable {
   created_at: Timestamp;
   /** Default region for phone numbers without a country code. */
   phone_region: Generated<string>;
+  /** Whether the routes seed 003 marks public answer without a token here (off unless an administrator opens it). */
+  public_intake: Generated<Bool>;
 }
 
 export interface SecurityPoliciesTable {
@@ -33,6 +35,8 @@ export interface SecurityPoliciesTable {
   tenant_id: string;
   name: string;
   grants: Json;
+  /** Company ids the policy's clients are limited to (a JSON array), or null for every company. */
+  companies: Json | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

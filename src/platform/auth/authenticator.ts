@@ -25,6 +25,8 @@ export interface Principal {
   permissions: ReadonlySet<Permission>;
   /** Granted instances by name, in the order they were granted (the first is the default). */
   instances: ReadonlyMap<string, GrantedInstance>;
+  /** The company ids the client's policy limits it to; undefined when it may see every company. */
+  companies: ReadonlySet<string> | undefined;
   tokenExpiresAt: Date;
 }
 
@@ -84,6 +86,7 @@ export class Authenticator {
       policy: p.policy,
       permissions: p.permissions,
       instances: p.instances,
+      companies: p.companies,
       tokenExpiresAt: new Date(claims.exp * 1000),
     };
   }
@@ -112,6 +115,7 @@ export class Authenticator {
         policy: client.policy,
         permissions: compileGrants(grants),
         instances: new Map(instances.map((i) => [i.name, { id: i.id, phoneRegion: i.phone_region }])),
+        companies: policy?.companies ? new Set(fromJson<string[]>(policy.companies)) : undefined,
       },
     };
   }

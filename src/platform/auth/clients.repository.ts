@@ -120,6 +120,31 @@ export async function replaceClientSecret(
   return Number(result.numUpdatedRows) > 0;
 }
 
+/** Puts one granted instance before the others (the client's default). False when it is not granted. */
+export async function moveInstanceFirst(db: Db, tenantId: string, clientId: string, instance: string) {
+  const granted = await db
+    .selectFrom('api_client_instances')
+    .innerJoin('instances', 'instances.id', 'api_client_instances.instance_id')
+    .select('instances.id')
+    .where('instances.tenant_id', '=', tenantId)
+    .where('api_client_instances.client_id', '=', clientId)
+    .where('instances.name', '=', instance)
+    .executeTakeFirst();
+  if (!granted) return false;
+  const first = await db
+    .selectFrom('api_client_instances')
+    .select((eb) => eb.fn.min('position').as('position'))
+    .where('client_id', '=', clientId)
+    .executeTakeFirstOrThrow();
+  await db
+    .updateTable('api_client_instances')
+    .set({ position: Number(first.position) - 1 })
+    .where('client_id', '=', clientId)
+    .where('instance_id', '=', granted.id)
+    .execute();
+  return true;
+}
+
 export function findClientId(db: Db, tenantId: string, key: string) {
   return db
     .selectFrom('api_clients')
@@ -132,7 +157,7 @@ export function findClientId(db: Db, tenantId: string, key: string) {
 export function findPolicy(db: Db, tenantId: string, name: string) {
   return db
     .selectFrom('security_policies')
-    .select(['name', 'grants'])
+    .select(['name', 'grants', 'companies'])
     .where('tenant_id', '=', tenantId)
     .where('name', '=', name)
     .executeTakeFirst();
@@ -141,7 +166,7 @@ export function findPolicy(db: Db, tenantId: string, name: string) {
 export async function upsertPolicy(
   db: Db,
   tenantId: string,
-  row: { id: string; name: string; grants: string; at: string },
+  row: { id: string; name: string; grants: string; companies: string | null; at: string },
 ) {
   await db
     .insertInto('security_policies')
@@ -150,11 +175,14 @@ export async function upsertPolicy(
       tenant_id: tenantId,
       name: row.name,
       grants: row.grants,
+      companies: row.companies,
       created_at: row.at,
       updated_at: row.at,
     })
     .onConflict((oc) =>
-      oc.columns(['tenant_id', 'name']).doUpdateSet({ grants: row.grants, updated_at: row.at }),
+      oc
+        .columns(['tenant_id', 'name'])
+        .doUpdateSet({ grants: row.grants, companies: row.companies, updated_at: row.at }),
     )
     .execute();
 }

@@ -207,6 +207,25 @@ export class ClientsService {
     return secret;
   }
 
+  /**
+   * Makes one of the client's granted instances its default: the instance the compatibility faces' bare paths
+   * (`/contacts`, `/api/v1/contacts`) work in. Until set, the default is the first instance granted.
+   */
+  async setDefaultInstance(tenantName: string, key: string, instance: string): Promise<void> {
+    const { database } = this.deps;
+    const tenant = await this.deps.tenants.getTenant(tenantName);
+    const client = await repo.findClientId(database.db, tenant.id, key);
+    if (!client) throw clientNotFound(tenantName, key);
+    const moved = await repo.moveInstanceFirst(database.db, tenant.id, client.id, instance);
+    if (!moved) {
+      throw new KithError('NOT_FOUND', {
+        message: `API client "${key}" is not granted instance "${instance}"`,
+        details: { apiClient: key, instance },
+      });
+    }
+    this.deps.onClientChanged(client.id);
+  }
+
   private checkCustomPolicy(policy: Policy): void {
     if (isBuiltInPolicy(policy.name)) {
       throw new KithError('CONFLICT', {
@@ -220,6 +239,7 @@ export class ClientsService {
       id: randomUUID(),
       name: policy.name,
       grants: toJson(policy.grants),
+      companies: policy.companies === undefined ? null : toJson(policy.companies),
       at,
     });
   }

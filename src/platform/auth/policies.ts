@@ -44,6 +44,12 @@ export const PolicySchema = Type.Object(
       ),
       { maxItems: 100 },
     ),
+    companies: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        maxItems: 1000,
+        description: "Company ids this policy's clients are limited to; absent for every company",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

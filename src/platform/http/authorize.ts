@@ -25,14 +25,26 @@ export function createAuthorizeHook(authenticator: Authenticator, clock: Clock) 
 
 function createCheck(authenticator: Authenticator) {
   return async function check(request: FastifyRequest): Promise<void> {
-    const permission = request.routeOptions.config.permission;
+    const config = request.routeOptions.config;
+    const permission = config.permission;
     if (permission === undefined || permission === 'public') return;
 
-    const principal = await authenticator.authenticate(request.headers.authorization);
-    request.ctx.principal = principal;
-    const { tenant, instance } = request.params as { tenant?: string; instance?: string };
-    if (tenant !== undefined && tenant !== principal.tenantName) throw denied(principal, request.url);
-    if (instance !== undefined) request.ctx.scope = instanceScope(principal, instance, request.url);
+    const anonymous =
+      request.headers.authorization === undefined && config.anonymous
+        ? await config.anonymous(request)
+        : undefined;
+    if (anonymous) {
+      request.ctx.principal = anonymous.principal;
+      request.ctx.scope = anonymous.scope;
+    } else {
+      const principal = await authenticator.authenticate(request.headers.authorization);
+      request.ctx.principal = principal;
+      const { tenant, instance } = request.params as { tenant?: string; instance?: string };
+      if (tenant !== undefined && tenant !== principal.tenantName) throw denied(principal, request.url);
+      if (instance !== undefined) request.ctx.scope = instanceScope(principal, instance, request.url);
+      else if (config.scope === 'default-instance') request.ctx.scope = defaultScope(principal, request.url);
+    }
+    const principal = request.ctx.principal!;
     if (permission !== 'authenticated' && !principal.permissions.has(permission))
       throw denied(principal, request.url);
   };
@@ -49,6 +61,13 @@ export function instanceScope(principal: Principal, instance: string, url: strin
     instance,
     phoneRegion: granted.phoneRegion,
   };
+}
+
+/** The scope of the client's default instance: the first granted, unless an administrator chose another. */
+function defaultScope(principal: Principal, url: string): InstanceScope {
+  const first = principal.instances.keys().next();
+  if (first.done) throw denied(principal, url);
+  return instanceScope(principal, first.value, url);
 }
 
 /** Welkin's 403, with the details its real server sends. */

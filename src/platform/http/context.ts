@@ -16,6 +16,12 @@ export interface InstanceScope {
   phoneRegion: string;
 }
 
+/** An unauthenticated caller admitted by a route's `anonymous` resolver, with what it may do and where. */
+export interface Anonymous {
+  principal: Principal;
+  scope: InstanceScope;
+}
+
 export interface RequestContext {
   requestId: string;
   log: FastifyBaseLogger;
@@ -29,6 +35,18 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     permission?: RoutePermission;
+    /**
+     * Where a route without an `:instance` in its path finds its instance: `default-instance` is the calling
+     * client's default (the compatibility faces' bare paths, e.g. `/contacts`).
+     */
+    scope?: 'default-instance';
+    /**
+     * Lets a request without an Authorization header through as an anonymous caller when this resolves to one
+     * (public contact intake); otherwise such a request gets the usual 401.
+     */
+    anonymous?: (request: FastifyRequest) => Promise<Anonymous | undefined>;
+    /** Renders this route's errors in its API's own shape (a compatibility face); Welkin's array otherwise. */
+    renderError?: (error: KithError, now: Date) => unknown;
   }
 }
 

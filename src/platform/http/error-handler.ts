@@ -89,5 +89,6 @@ export function createErrorHandler(clock: Clock) {
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: KithError, clock: Clock) {
   if (error.status < 500)
     request.log.info({ errorCode: error.code, status: error.status }, 'request rejected');
-  return reply.code(error.status).headers(error.headers).send(renderError(error, clock.now()));
+  const render = request.routeOptions.config?.renderError ?? renderError;
+  return reply.code(error.status).headers(error.headers).send(render(error, clock.now()));
 }
