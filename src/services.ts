@@ -56,7 +56,9 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     clientCacheSeconds: config.clientCacheSeconds,
   });
   const tenants = new TenantsService(database, clock);
+  const audit = new AuditService({ database, clock });
   const clients = new ClientsService({
+    audit,
     database,
     clock,
     config,
@@ -68,7 +70,6 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
   const writes = new Writes(database, clock);
   const events = new EventsService({ database, clock, retentionDays: config.eventRetentionDays });
   writes.recordWith(events.record);
-  const audit = new AuditService({ database, clock });
   writes.recordWith(audit.record);
   const webhooks = createWebhooks({ database, clock, config });
   // After commit only: the dispatcher reads committed events, so a rolled-back change is never delivered.

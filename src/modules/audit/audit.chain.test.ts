@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => kith.close());
 
-/** A tenant whose chain holds `writes` contact creations and one read, all appended. */
+/** A tenant whose chain holds its client's creation (row 1), `writes` contact creations and one read. */
 async function chainOf(writes: number) {
   const s = await workspace(kith);
   const ids: string[] = [];
@@ -39,13 +39,19 @@ describe('audit chain: hashing', () => {
     await c.call('GET', '/contacts?search=x&size=3', { headers: { 'user-agent': 'Bröwser "q" \\ ÿ' } });
     await kith.services.audit.flush();
     const rows = await walk(c.tenantId, kith.database.db, { after: 0, through: 100, limit: 100 });
-    expect(rows.map((r) => r.action)).toEqual(['created', 'created', 'read', 'listed']);
+    expect(rows.map((r) => [r.resourceType, r.action])).toEqual([
+      ['api_client', 'created'],
+      ['contact', 'created'],
+      ['contact', 'created'],
+      ['contact', 'read'],
+      ['contact', 'listed'],
+    ]);
     for (const row of rows) {
       expect(canonicalRow(row)).toBe(canonicalRowByLibrary(row));
       expect(hashRow(row)).toBe(row.hash);
     }
-    expect(rows[3]!.query).toBe('{"search":"[redacted]","size":3}');
-    const exotic = { ...rows[0]!, userAgent: '✓ 😀 \u2028 \u0000 é', route: null, status: 0 };
+    expect(rows[4]!.query).toBe('{"search":"[redacted]","size":3}');
+    const exotic = { ...rows[1]!, userAgent: '✓ 😀 \u2028 \u0000 é', route: null, status: 0 };
     expect(canonicalRow(exotic)).toBe(canonicalRowByLibrary(exotic));
   });
 });
@@ -64,7 +70,7 @@ describe('audit chain: tampering', () => {
 
   it('finds a changed row, even with its own hash recomputed', async () => {
     const c = await chainOf(4);
-    expect(await c.verify()).toMatchObject({ ok: true, rows: 5, problem: null, head: { seq: 5 } });
+    expect(await c.verify()).toMatchObject({ ok: true, rows: 6, problem: null, head: { seq: 6 } });
     await tamper(
       kith,
       sql`update audit_log set resource_id = ${c.ids[3]} where chain = ${c.tenantId} and seq = 2`,
@@ -88,17 +94,17 @@ describe('audit chain: tampering', () => {
     expect((await middle.verify()).problem).toMatchObject({ kind: 'deleted', seq: 2 });
 
     const tail = await chainOf(3);
-    await tamper(kith, sql`delete from audit_log where chain = ${tail.tenantId} and seq = 4`);
-    expect((await tail.verify()).problem).toMatchObject({ kind: 'deleted', seq: 4 });
+    await tamper(kith, sql`delete from audit_log where chain = ${tail.tenantId} and seq = 5`);
+    expect((await tail.verify()).problem).toMatchObject({ kind: 'deleted', seq: 5 });
 
     const added = await chainOf(2);
     await tamper(
       kith,
       sql`insert into audit_log (id, chain, seq, at, actor_type, action, prev_hash, hash)
-          select 'aud_forged', chain, 4, at, actor_type, action, hash, hash from audit_log
-          where chain = ${added.tenantId} and seq = 3`,
+          select 'aud_forged', chain, 5, at, actor_type, action, hash, hash from audit_log
+          where chain = ${added.tenantId} and seq = 4`,
     );
-    expect((await added.verify()).problem).toMatchObject({ kind: 'inserted', seq: 4, rowId: 'aud_forged' });
+    expect((await added.verify()).problem).toMatchObject({ kind: 'inserted', seq: 5, rowId: 'aud_forged' });
   });
 
   it('`kith admin audit verify` reports a sound chain with exit 0 and a broken one with exit 1', async () => {
@@ -108,7 +114,7 @@ describe('audit chain: tampering', () => {
     const sound = await cli('--json');
     expect(sound.code, sound.stderr).toBe(0);
     const report = JSON.parse(sound.stdout) as { ok: boolean; chains: ChainReport[] };
-    expect(report).toMatchObject({ ok: true, chains: [{ tenant: c.tenant.name, rows: 3, ok: true }] });
+    expect(report).toMatchObject({ ok: true, chains: [{ tenant: c.tenant.name, rows: 4, ok: true }] });
 
     await tamper(kith, sql`update audit_log set action = 'read' where chain = ${c.tenantId} and seq = 1`);
     const broken = await cli();
@@ -127,7 +133,8 @@ describe('audit chain: concurrent appenders', () => {
     );
     await kith.services.audit.flush();
     const [report] = await kith.services.audit.verify({ tenantId: await s.tenantId() });
-    expect(report).toMatchObject({ ok: true, rows: 30 });
+    // 30 requests and the client's creation.
+    expect(report).toMatchObject({ ok: true, rows: 31 });
   });
 
   it.skipIf(!ON_POSTGRES)(
@@ -144,7 +151,7 @@ describe('audit chain: concurrent appenders', () => {
         await Promise.all(Array.from({ length: 40 }, (_, i) => via(i % 2 === 0 ? kith : other, i)));
         await Promise.all([kith.services.audit.flush(), other.services.audit.flush()]);
         const [report] = await kith.services.audit.verify({ tenantId: await s.tenantId() });
-        expect(report).toMatchObject({ ok: true, rows: 40 });
+        expect(report).toMatchObject({ ok: true, rows: 41 });
       } finally {
         await other.close();
       }
@@ -186,6 +193,7 @@ describe('audit: exports', () => {
       .selectFrom('audit_log')
       .select(['action', 'resource_type', 'result_count', 'actor_name', 'route', 'query'])
       .where('chain', '=', tenant.id)
+      .where('action', '=', 'exported')
       .execute();
     expect(rows).toEqual([
       {

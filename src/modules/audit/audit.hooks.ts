@@ -4,6 +4,7 @@
 // these hooks only remember where a writing request came from so that row can say it.
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Clock } from '../../platform/clock.ts';
+import { actorOf, isAnonymous } from '../../platform/http/context.ts';
 import type { KithApp } from '../../platform/http/types.ts';
 import { blankEntry, type AuditService, type RequestOrigin } from './audit.service.ts';
 import type { Resource } from '../../platform/auth/policies.ts';
@@ -122,9 +123,9 @@ function entryOf(request: FastifyRequest, reply: FastifyReply, clock: Clock): Au
     tenantName: principal ? null : pathTenant,
     instanceId: scope?.instanceId ?? null,
     instance: scope?.instance ?? (ownPath ? nameOrNull(params.instance) : null),
-    actorType: principal ? 'API_CLIENT' : 'ANONYMOUS',
+    actorType: principal && !isAnonymous(principal) ? 'API_CLIENT' : 'ANONYMOUS',
     actorId: principal?.clientId ?? null,
-    actorName: principal ? `API_CLIENT:${principal.clientName}` : null,
+    actorName: principal ? actorOf(principal).name : null,
     action,
     resourceType: audited?.resource ?? (permissionResource && RESOURCE_OF[permissionResource]) ?? null,
     // A list names its parent ids among its query; a read names what it returned.

@@ -31,6 +31,9 @@ export const AUDIT_RESOURCES = [
   'webhook',
   'export',
   'audit',
+  'tenant',
+  'api_client',
+  'policy',
 ] as const;
 export type AuditResource = (typeof AUDIT_RESOURCES)[number];
 

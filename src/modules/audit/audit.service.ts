@@ -3,14 +3,16 @@
 // and appended in batches (every FLUSH_MS, sooner once BATCH rows wait, and on close), so a request never waits on
 // an audit write. A process killed outright loses what was buffered: at most FLUSH_MS of reads and refusals.
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { LRUCache } from 'lru-cache';
 import type { Database, Db } from '../../db/database.ts';
 import type { Clock } from '../../platform/clock.ts';
+import { ANONYMOUS_ACTOR } from '../../platform/http/context.ts';
 import type { PageRequest } from '../../platform/http/pagination.ts';
 import type { Change, WriteContext, WriteTx } from '../../platform/writes.ts';
 import { link, type ChainedRow } from './audit.chain.ts';
 import * as repo from './audit.repository.ts';
-import { SYSTEM_CHAIN, type AuditEntry, type AuditItem } from './audit.schemas.ts';
+import { SYSTEM_CHAIN, type AuditEntry, type AuditItem, type AuditResource } from './audit.schemas.ts';
 import { verifyChains, type ChainReport } from './audit.verify.ts';
 
 /** Where a request came from, kept while it runs so the rows of the changes it makes can say so. */
@@ -80,7 +82,7 @@ export class AuditService {
       at: tx.now,
       instanceId: scope.instanceId,
       instance: scope.instance,
-      actorType: 'API_CLIENT',
+      actorType: actor.id === ANONYMOUS_ACTOR.id ? 'ANONYMOUS' : 'API_CLIENT',
       actorId: actor.id,
       actorName: actor.name,
       action: change.action,
@@ -98,6 +100,27 @@ export class AuditService {
     }));
     await this.appendTo(tx.db, scope.tenantId, entries);
   };
+
+  /**
+   * Records an administrator's change (made through the CLI: clients, policies, tenants, instances) inside the
+   * transaction that makes it, on the tenant's chain.
+   */
+  async recordAdmin(db: Db, change: AdminChange): Promise<void> {
+    const entry: AuditEntry = {
+      ...blankEntry(this.deps.clock.now().toISOString()),
+      tenantId: change.tenantId,
+      instanceId: change.instanceId ?? null,
+      instance: change.instance ?? null,
+      actorType: 'SYSTEM',
+      actorName: adminActor(),
+      action: change.action,
+      resourceType: change.resource,
+      resourceId: change.id,
+      method: 'CLI',
+      route: change.command,
+    };
+    await this.appendTo(db, change.tenantId, [entry]);
+  }
 
   trackOrigin(requestId: string, origin: RequestOrigin): void {
     // Request ids may come from the caller (X-Request-Id): two in flight at once cannot be told apart.
@@ -258,6 +281,29 @@ export class AuditService {
       else chains.set(chain, [entry]);
     }
     return chains;
+  }
+}
+
+/** An administrator's change, as the CLI's services describe it. */
+export interface AdminChange {
+  tenantId: string;
+  instanceId?: string;
+  instance?: string;
+  action: 'created' | 'updated' | 'deleted';
+  resource: AuditResource;
+  /** The changed thing's id (a client's key, a policy's or an instance's name). */
+  id: string;
+  /** The command that made it, e.g. `kith admin client rotate-secret`. */
+  command: string;
+}
+
+/** Who ran the CLI: the operating-system user, as far as it can be known. */
+function adminActor(): string {
+  try {
+    return `ADMIN:${os.userInfo().username}@${os.hostname()}`;
+  } catch {
+    // No passwd entry for the uid (common in containers).
+    return `ADMIN:uid-${process.getuid?.() ?? 'unknown'}@${os.hostname()}`;
   }
 }
 

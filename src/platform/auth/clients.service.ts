@@ -6,6 +6,7 @@ import type { Database } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import { toBool, toIso, toJson } from '../../db/values.ts';
 import type { TenantsService } from '../../modules/tenants/tenants.service.ts';
+import type { AuditService } from '../../modules/audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
 import { KithError } from '../errors.ts';
 import type { RateLimits, LimitRule } from '../rate-limit.ts';
@@ -63,6 +64,8 @@ export class ClientsService {
       tenants: TenantsService;
       tokens: TokenCodec;
       rateLimits: RateLimits;
+      /** Records each change in the audit log, inside the transaction that makes it. */
+      audit: Pick<AuditService, 'recordAdmin'>;
       /** Called after a client changes, so this node's cached copy is dropped at once. */
       onClientChanged: (clientId: string) => void;
     },
@@ -131,8 +134,24 @@ export class ClientsService {
       };
       try {
         await database.db.transaction().execute(async (trx) => {
-          if (definition) await this.storePolicy(trx, tenant.id, definition, at);
+          if (definition) {
+            await this.storePolicy(trx, tenant.id, definition, at);
+            await this.deps.audit.recordAdmin(trx, {
+              tenantId: tenant.id,
+              action: 'updated',
+              resource: 'policy',
+              id: definition.name,
+              command: 'kith admin client create --policy',
+            });
+          }
           await repo.insertClient(trx, row, orderedIds);
+          await this.deps.audit.recordAdmin(trx, {
+            tenantId: tenant.id,
+            action: 'created',
+            resource: 'api_client',
+            id: key,
+            command: 'kith admin client create',
+          });
         });
       } catch (error) {
         if (isUniqueViolation(error) && attempt < 3) continue;
@@ -179,14 +198,12 @@ export class ClientsService {
   async setEnabled(tenantName: string, key: string, enabled: boolean): Promise<void> {
     const { database, clock } = this.deps;
     const tenant = await this.deps.tenants.getTenant(tenantName);
-    const changed = await repo.setClientEnabled(
-      database.db,
-      tenant.id,
-      key,
-      database.bool(enabled),
-      clock.now().toISOString(),
-    );
-    if (!changed) throw clientNotFound(tenantName, key);
+    await database.db.transaction().execute(async (trx) => {
+      const at = clock.now().toISOString();
+      if (!(await repo.setClientEnabled(trx, tenant.id, key, database.bool(enabled), at)))
+        throw clientNotFound(tenantName, key);
+      await this.auditClient(trx, tenant.id, key, enabled ? 'enable' : 'disable');
+    });
     await this.notifyChanged(tenant.id, key);
   }
 
@@ -195,14 +212,12 @@ export class ClientsService {
     const { database, clock } = this.deps;
     const tenant = await this.deps.tenants.getTenant(tenantName);
     const secret = generateSecret();
-    const changed = await repo.replaceClientSecret(
-      database.db,
-      tenant.id,
-      key,
-      hashSecret(secret),
-      clock.now().toISOString(),
-    );
-    if (!changed) throw clientNotFound(tenantName, key);
+    await database.db.transaction().execute(async (trx) => {
+      const at = clock.now().toISOString();
+      if (!(await repo.replaceClientSecret(trx, tenant.id, key, hashSecret(secret), at)))
+        throw clientNotFound(tenantName, key);
+      await this.auditClient(trx, tenant.id, key, 'rotate-secret');
+    });
     await this.notifyChanged(tenant.id, key);
     return secret;
   }
@@ -216,14 +231,26 @@ export class ClientsService {
     const tenant = await this.deps.tenants.getTenant(tenantName);
     const client = await repo.findClientId(database.db, tenant.id, key);
     if (!client) throw clientNotFound(tenantName, key);
-    const moved = await repo.moveInstanceFirst(database.db, tenant.id, client.id, instance);
-    if (!moved) {
-      throw new KithError('NOT_FOUND', {
-        message: `API client "${key}" is not granted instance "${instance}"`,
-        details: { apiClient: key, instance },
-      });
-    }
+    await database.db.transaction().execute(async (trx) => {
+      if (!(await repo.moveInstanceFirst(trx, tenant.id, client.id, instance))) {
+        throw new KithError('NOT_FOUND', {
+          message: `API client "${key}" is not granted instance "${instance}"`,
+          details: { apiClient: key, instance },
+        });
+      }
+      await this.auditClient(trx, tenant.id, key, 'set-default-instance');
+    });
     this.deps.onClientChanged(client.id);
+  }
+
+  private auditClient(db: repo.Db, tenantId: string, key: string, command: string): Promise<void> {
+    return this.deps.audit.recordAdmin(db, {
+      tenantId,
+      action: 'updated',
+      resource: 'api_client',
+      id: key,
+      command: `kith admin client ${command}`,
+    });
   }
 
   private checkCustomPolicy(policy: Policy): void {
