@@ -81,6 +81,28 @@ describe('webhooks: delivery', () => {
     ]);
   });
 
+  it('fans one instance out to endpoints at different cursors, each event once per endpoint', async () => {
+    const s = await workspace(kith);
+    await s.hook({ url: s.receiver.url('/early') });
+    const early = [await s.contact(), await s.contact()];
+    await drain(kith);
+    await s.hook({ url: s.receiver.url('/late') });
+    await s.hook({ url: s.receiver.url('/deletes'), eventTypes: ['contact.deleted'] });
+    const late = [await s.contact(), await s.contact(), await s.contact()];
+    await s.call('DELETE', `/contacts/${early[0]}`);
+    await drain(kith);
+    // Different resources may arrive in any order (they are sent in parallel), so compare sorted.
+    const seen = (path: string) =>
+      s.receiver.received
+        .filter((r) => r.path === path)
+        .map((r) => `${r.event.type} ${r.event.resourceId}`)
+        .sort();
+    const created = (ids: string[]) => ids.map((id) => `contact.created ${id}`);
+    expect(seen('/early')).toEqual([...created([...early, ...late]), `contact.deleted ${early[0]}`].sort());
+    expect(seen('/late')).toEqual([...created(late), `contact.deleted ${early[0]}`].sort());
+    expect(seen('/deletes')).toEqual([`contact.deleted ${early[0]}`]);
+  });
+
   it('keeps the order of one resource: a later event waits while an earlier one is retried', async () => {
     const s = await workspace(kith);
     await s.hook();

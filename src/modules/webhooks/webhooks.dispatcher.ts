@@ -23,6 +23,11 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** How long a claim is exclusive; must exceed the send timeout by a margin. */
   leaseMs?: number;
+  /**
+   * How long a wake-up after a commit or a finished send waits for others to join it, so a burst of writes is
+   * fanned out, claimed and settled in a few passes instead of one pass per event.
+   */
+  coalesceMs?: number;
   retentionDays: number;
 }
 
@@ -93,7 +98,9 @@ export class WebhookDispatcher {
   readonly node = newId('node');
   private readonly batchSize: number;
   private readonly leaseMs: number;
+  private readonly coalesceMs: number;
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
@@ -114,6 +121,7 @@ export class WebhookDispatcher {
   ) {
     this.batchSize = deps.options.batchSize ?? 50;
     this.leaseMs = deps.options.leaseMs ?? 60_000;
+    this.coalesceMs = deps.options.coalesceMs ?? 20;
   }
 
   /** Runs passes in the background until stop(). */
@@ -132,6 +140,8 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.soon);
+    this.soon = undefined;
     await this.running;
     await Promise.allSettled([...this.inFlight]);
     await this.flush().catch((error: unknown) =>
@@ -147,13 +157,22 @@ export class WebhookDispatcher {
 
   /** After a local commit: look for work now, if anyone listens to this instance. */
   notify(instanceId: string): void {
-    if (this.watched === undefined || this.watched.has(instanceId)) this.wake();
+    if (this.watched === undefined || this.watched.has(instanceId)) this.wakeSoon();
   }
 
   /** An endpoint was created or enabled here: its instance is watched from now on. */
   watch(instanceId: string): void {
     this.watched?.add(instanceId);
     this.wake();
+  }
+
+  /** A pass within coalesceMs, shared with every other wake-up that arrives meanwhile. */
+  private wakeSoon(): void {
+    if (this.soon !== undefined || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.wake();
+    }, this.coalesceMs);
   }
 
   wake(): void {
@@ -207,7 +226,7 @@ export class WebhookDispatcher {
         .then(
           (settled) => {
             this.finished.push(settled);
-            this.wake();
+            this.wakeSoon();
           },
           (error: unknown) =>
             this.log.warn({ err: error, delivery: claim.id }, 'webhook attempt failed to run'),
@@ -242,32 +261,59 @@ export class WebhookDispatcher {
     await queue.purgeBefore(this.deps.database.db, cutoff);
   }
 
-  /** Turns events past each endpoint's cursor into deliveries. `more`: an endpoint had more than one batch. */
+  /**
+   * Turns events past each endpoint's cursor into deliveries: one transaction per instance, which reads the
+   * instance's new events once for all its endpoints. `more`: an instance had more than one batch.
+   */
   private async fanOut(): Promise<{ queued: number; more: boolean }> {
-    const { database, clock } = this.deps;
-    const behind = await queue.endpointsBehind(database.db);
+    const { database } = this.deps;
+    const byInstance = new Map<string, Array<queue.EndpointBehind>>();
+    for (const endpoint of await queue.endpointsBehind(database.db)) {
+      byInstance.set(endpoint.instance_id, [...(byInstance.get(endpoint.instance_id) ?? []), endpoint]);
+    }
     let queued = 0;
     let more = false;
-    for (const endpoint of behind) {
-      const cursor = Number(endpoint.cursor_seq);
-      queued += await database.db.transaction().execute(async (tx) => {
-        const locked = await queue.lockForFanOut(database.engine, tx, endpoint.id, cursor);
-        if (!locked) return 0;
-        const now = clock.now().toISOString();
-        const events = await queue.eventsAfter(tx, locked.instance_id, cursor, FANOUT_BATCH);
-        if (events.length === FANOUT_BATCH) more = true;
-        // No events past the cursor although the sequence is ahead: retention deleted them.
-        const through = events.length > 0 ? Number(events.at(-1)!.seq) : Number(endpoint.last_seq);
-        const types = new Set(fromJson<string[]>(locked.event_types));
-        const rows = events
-          .filter((event) => types.has(event.type))
-          .map((event) => pendingDelivery(locked, event, 'outbox', now));
-        await queue.insertDeliveries(tx, rows);
-        await queue.advanceCursor(tx, locked.id, cursor, through);
-        return rows.length;
-      });
+    for (const [instanceId, endpoints] of byInstance) {
+      const step = await database.db
+        .transaction()
+        .execute((tx) => this.fanOutInstance(tx, instanceId, endpoints));
+      queued += step.queued;
+      more ||= step.more;
     }
     return { queued, more };
+  }
+
+  private async fanOutInstance(
+    tx: Db,
+    instanceId: string,
+    endpoints: readonly queue.EndpointBehind[],
+  ): Promise<{ queued: number; more: boolean }> {
+    const locked = [];
+    for (const endpoint of endpoints) {
+      const cursor = Number(endpoint.cursor_seq);
+      const row = await queue.lockForFanOut(this.deps.database.engine, tx, endpoint.id, cursor);
+      if (row) locked.push({ ...row, cursor, last: Number(endpoint.last_seq) });
+    }
+    if (locked.length === 0) return { queued: 0, more: false };
+    const now = this.deps.clock.now().toISOString();
+    const from = Math.min(...locked.map((e) => e.cursor));
+    const events = await queue.eventsAfter(tx, instanceId, from, FANOUT_BATCH);
+    const full = events.length === FANOUT_BATCH;
+    const lastRead = Number(events.at(-1)?.seq ?? from);
+    const rows: queue.DeliveryInsert[] = [];
+    for (const endpoint of locked) {
+      const types = new Set(fromJson<string[]>(endpoint.event_types));
+      for (const event of events) {
+        if (Number(event.seq) > endpoint.cursor && types.has(event.type))
+          rows.push(pendingDelivery(endpoint, event, 'outbox', now));
+      }
+      // A full batch ends where it was read. Otherwise every event up to the head was read, and a sequence head
+      // past them means retention deleted the rest: the cursor moves past those too.
+      const through = Math.max(endpoint.cursor, lastRead, full ? 0 : endpoint.last);
+      await queue.advanceCursor(tx, endpoint.id, endpoint.cursor, through);
+    }
+    await queue.insertDeliveries(tx, rows);
+    return { queued: rows.length, more: full };
   }
 
   /** Leases due deliveries; those whose endpoint was disabled meanwhile are cancelled instead of sent. */

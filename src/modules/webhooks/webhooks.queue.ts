@@ -20,11 +20,13 @@ export function endpointsBehind(db: Db) {
   return db
     .selectFrom('webhook_endpoints as e')
     .innerJoin('event_sequences as s', 's.instance_id', 'e.instance_id')
-    .select(['e.id', 'e.cursor_seq', 's.last_seq'])
+    .select(['e.id', 'e.instance_id', 'e.cursor_seq', 's.last_seq'])
     .where('e.enabled', '=', TRUE)
     .whereRef('s.last_seq', '>', 'e.cursor_seq')
     .execute();
 }
+
+export type EndpointBehind = Awaited<ReturnType<typeof endpointsBehind>>[number];
 
 /**
  * Locks the endpoint for its fan-out, if it is still enabled at `cursor` and no other node holds it. A no-op
