@@ -27,6 +27,7 @@ import { realtimeRoutes } from './modules/realtime/realtime.routes.ts';
 import { openApiOptions, describePermission } from './platform/http/openapi.ts';
 import { companyContactsRoutes } from './faces/company-contacts/company-contacts.routes.ts';
 import { addressBookRoutes } from './faces/address-book/address-book.routes.ts';
+import { addressBookStreams } from './faces/address-book/address-book.stream.ts';
 
 export interface RouteInfo {
   method: string;
@@ -104,7 +105,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
-      exposedHeaders: ['x-request-id', 'etag', 'retry-after'],
+      exposedHeaders: [
+        'x-request-id',
+        'etag',
+        'retry-after',
+        'ratelimit-limit',
+        'ratelimit-remaining',
+        'ratelimit-reset',
+      ],
     });
   }
   await app.register(swagger, openApiOptions());
@@ -120,7 +128,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(eventsRoutes, { services });
   await app.register(webhooksRoutes, { services });
   await app.register(auditRoutes, { services });
-  await app.register(realtimeRoutes, { services });
+  // The faces' streams are served by the realtime plugin, which owns the WebSocket machinery.
+  await app.register(realtimeRoutes, { services, streams: addressBookStreams });
   // The compatibility faces: other APIs' wire formats over the same contact service.
   await app.register(companyContactsRoutes, { services });
   await app.register(addressBookRoutes, { services });
@@ -153,7 +162,9 @@ function registerRoute(app: KithApp, route: RouteOptions): void {
     response['4xx'] ??= { $ref: 'KithError#' };
     response['5xx'] ??= { $ref: 'KithError#' };
     schema.description = [schema.description, describePermission(permission)].filter(Boolean).join('\n\n');
-    if (permission !== 'public') schema.security = [{ bearerAuth: [] }];
+    // A route that admits anonymous callers where allowed (public contact intake) takes a token optionally.
+    if (permission !== 'public')
+      schema.security = route.config?.anonymous ? [{ bearerAuth: [] }, {}] : [{ bearerAuth: [] }];
   }
   for (const method of [route.method].flat()) {
     app.kithRoutes.push({ method, url: route.url, permission, documented });

@@ -31,6 +31,7 @@ export interface Config {
   wsMaxConnectionsPerClient: number;
   wsMaxSubscriptions: number;
   wsMaxBufferedBytes: number;
+  publicIntakeInstance: { tenant: string; instance: string } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -270,6 +271,17 @@ export const SETTINGS = {
     description: 'Unsent bytes a WebSocket may queue before it is closed as a slow consumer',
     fallback: String(1024 * 1024),
     parse: integer(16 * 1024, 256 * 1024 * 1024),
+  },
+  publicIntakeInstance: {
+    variable: 'KITH_PUBLIC_INTAKE_INSTANCE',
+    description: 'Instance (tenant/instance) whose public intake the bare /contacts routes serve',
+    fallback: '',
+    parse: (raw: string, variable: string) => {
+      if (raw.trim() === '') return undefined;
+      const match = /^([a-z0-9][a-z0-9-]{1,62})\/([a-z0-9][a-z0-9-]{1,62})$/.exec(raw.trim());
+      if (!match) return fail(variable, 'tenant/instance (two names)', raw);
+      return { tenant: match[1]!, instance: match[2]! };
+    },
   },
 } satisfies { [K in keyof Config]: Setting<Config[K]> };
 

@@ -87,6 +87,23 @@ export function registerAdminCommands(program: Command, loadConfig: () => Config
       );
     });
 
+  instance
+    .command('intake <tenant> <instance> <state>')
+    .option(...json)
+    .description(
+      'Open (on) or close (off) public contact intake: the routes seed 003 marks public answer without a token',
+    )
+    .action(async (tenantName: string, name: string, state: string, opts: { json?: boolean }) => {
+      if (state !== 'on' && state !== 'off') throw new Error(`State must be on or off (got "${state}")`);
+      const on = state === 'on';
+      await withServices(loadConfig(), (s) => s.tenants.setPublicIntake(tenantName, name, on));
+      printer(opts.json)(`Public contact intake of ${tenantName}/${name}: ${state}`, {
+        tenant: tenantName,
+        instance: name,
+        publicIntake: on,
+      });
+    });
+
   const client = admin.command('client').description('API clients');
   client
     .command('create <tenant>')
@@ -170,7 +187,10 @@ export function registerAdminCommands(program: Command, loadConfig: () => Config
     .description("Choose the granted instance the faces' bare paths (/contacts, /api/v1/contacts) work in")
     .action(async (tenantName: string, key: string, instance: string, opts: { json?: boolean }) => {
       await withServices(loadConfig(), (s) => s.clients.setDefaultInstance(tenantName, key, instance));
-      printer(opts.json)(`Default instance of ${key}: ${instance}`, { apiClient: key, defaultInstance: instance });
+      printer(opts.json)(`Default instance of ${key}: ${instance}`, {
+        apiClient: key,
+        defaultInstance: instance,
+      });
     });
 
   client

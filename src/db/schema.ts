@@ -27,7 +27,7 @@ export interface InstancesTable {
   /** Default region for phone numbers without a country code. */
   phone_region: Generated<string>;
   /** Whether the routes seed 003 marks public answer without a token here (off unless an administrator opens it). */
-  public_intake: Generated<Bool>;
+  public_intake: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
 }
 
 export interface SecurityPoliciesTable {

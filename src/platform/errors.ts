@@ -16,6 +16,11 @@ export const CATALOGUE = {
     component: 'AUTH',
     message: 'Too many token requests; token issuance is blocked for a while',
   },
+  RATE_LIMIT_EXCEEDED: {
+    status: 429,
+    component: 'REQUEST',
+    message: 'Too many requests; wait for the time Retry-After gives',
+  },
   VALIDATION_ERROR: { status: 400, component: 'REQUEST', message: 'Request validation failed' },
   MALFORMED_REQUEST: { status: 400, component: 'REQUEST', message: 'Request body is not valid JSON' },
   NOT_FOUND: { status: 404, component: 'REQUEST', message: 'Resource not found' },

@@ -16,9 +16,21 @@ export interface LimitRule {
   blockSeconds: number;
 }
 
+/** What counting one hit found. */
+export interface Consumed {
+  /** False when the key had already used up its points (the hit is refused). */
+  allowed: boolean;
+  /** Points left to the key after this hit. */
+  remaining: number;
+  /** Until the key's count starts again. */
+  msBeforeNext: number;
+}
+
 export interface RateLimits {
   /** Counts one hit; returns the seconds to wait when the key is (now) blocked, else undefined. */
   hit(rule: LimitRule, key: string): Promise<number | undefined>;
+  /** Counts one hit and says what is left; for limits that report themselves (RateLimit-* headers). */
+  consume(rule: LimitRule, key: string): Promise<Consumed>;
   /** Returns the seconds to wait when the key has used up its points, without counting a hit. */
   exhausted(rule: LimitRule, key: string): Promise<number | undefined>;
   close(): Promise<void>;
@@ -63,6 +75,15 @@ export function createRateLimits(redisUrl: string | undefined, keyPrefix = 'kith
       } catch (rejection) {
         if (rejection instanceof RateLimiterRes) return retryAfter(rejection);
         throw rejection;
+      }
+    },
+    async consume(rule, key) {
+      try {
+        const res = await limiter(rule).consume(key);
+        return { allowed: true, remaining: res.remainingPoints, msBeforeNext: res.msBeforeNext };
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        return { allowed: false, remaining: 0, msBeforeNext: rejection.msBeforeNext };
       }
     },
     async exhausted(rule, key) {

@@ -110,7 +110,8 @@ function entryOf(request: FastifyRequest, reply: FastifyReply, clock: Clock): Au
   const params = (request.params ?? {}) as Record<string, unknown>;
   const pathTenant = nameOrNull(params.tenant);
   // Another tenant's path names nothing of the caller's: its instance name would only mislead.
-  const ownPath = !principal || pathTenant === principal.tenantName;
+  // A bare path (a face's, in the client's default instance) names no tenant: it is the caller's own.
+  const ownPath = !principal || params.tenant === undefined || pathTenant === principal.tenantName;
   const action = refused ? 'denied' : audited!.action === 'read' ? 'read' : 'listed';
   const result = refused ? null : request.auditResult;
   const ids = pathIds(params);
@@ -154,11 +155,16 @@ function pathIds(params: Record<string, unknown>): Array<[string, string]> {
 
 /** What a read or list answered: the record's id, or how many items the page held and how many matched. */
 function resultOf(payload: Record<string, unknown>): ReadResult {
+  // A face may answer a list as a bare array (seed 003).
+  if (Array.isArray(payload)) return { id: null, count: payload.length, total: null };
   const items = payload.data ?? payload.content;
-  const meta = payload.metaInfo as Record<string, unknown> | undefined;
-  const total = meta?.totalElements ?? payload.totalElements;
+  // A face may wrap a record as {data: {…}} and a page's counts as meta.total.
+  const record = items !== null && typeof items === 'object' && !Array.isArray(items) ? items : payload;
+  const meta = (payload.metaInfo ?? payload.meta) as Record<string, unknown> | undefined;
+  const total = meta?.totalElements ?? meta?.total ?? payload.totalElements;
+  const id = (record as Record<string, unknown>).id;
   return {
-    id: typeof payload.id === 'string' ? payload.id : null,
+    id: typeof id === 'string' ? id : null,
     count: Array.isArray(items) ? items.length : null,
     total: typeof total === 'number' ? total : null,
   };

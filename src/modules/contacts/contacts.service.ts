@@ -42,8 +42,13 @@ type Row = NonNullable<Awaited<ReturnType<typeof repo.findContact>>>;
 export interface Preconditions {
   /** Versions from If-Match; undefined when absent. */
   ifMatch?: number[];
-  /** The contact must belong to this patient (the seed-000 paths); otherwise it is not found. */
-  patientId?: string;
+  /**
+   * The contact must belong to this patient (the seed-000 paths), or with null to no patient; otherwise it is
+   * not found.
+   */
+  patientId?: string | null;
+  /** The contact must belong to one of these companies (a company-limited client); otherwise it is not found. */
+  companies?: ReadonlySet<string>;
 }
 
 /** Thrown inside a transaction when a concurrent write moved the version on; the write is retried. */
@@ -93,12 +98,15 @@ function sortValue(row: Row, column: repo.ListOrder['column']): string {
   return value instanceof Date ? value.toISOString() : value;
 }
 
-/** A contact seen through another patient's path does not exist there. */
-function owned<T extends { patient_id: string | null }>(
+/** A contact seen through another patient's path, or outside the caller's companies, does not exist there. */
+function owned<T extends { patient_id: string | null; company_id: string | null }>(
   row: T | undefined,
   pre: Preconditions,
 ): T | undefined {
-  return row && (pre.patientId === undefined || row.patient_id === pre.patientId) ? row : undefined;
+  if (!row) return undefined;
+  if (pre.patientId !== undefined && row.patient_id !== pre.patientId) return undefined;
+  if (pre.companies && (row.company_id === null || !pre.companies.has(row.company_id))) return undefined;
+  return row;
 }
 
 export function notFound(id: string): KithError {
@@ -115,8 +123,12 @@ export class ContactsService {
     return this.deps.database.db;
   }
 
-  async get(scope: InstanceScope, id: string, pre: Pick<Preconditions, 'patientId'> = {}): Promise<Contact> {
-    if (pre.patientId !== undefined) await this.requirePatient(scope, pre.patientId);
+  async get(
+    scope: InstanceScope,
+    id: string,
+    pre: Pick<Preconditions, 'patientId' | 'companies'> = {},
+  ): Promise<Contact> {
+    if (typeof pre.patientId === 'string') await this.requirePatient(scope, pre.patientId);
     const row = owned(await repo.findContact(scope, this.db, id), pre);
     if (!row) throw notFound(id);
     return toContact(row);

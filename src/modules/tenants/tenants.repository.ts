@@ -37,3 +37,36 @@ export function findInstance(db: Kysely<DB>, scope: InstanceScope) {
     .where('id', '=', scope.instanceId)
     .executeTakeFirst();
 }
+
+/** An instance by tenant and instance name, with its tenant's id and name. */
+export function findInstanceByNames(db: Kysely<DB>, tenantName: string, instanceName: string) {
+  return db
+    .selectFrom('instances')
+    .innerJoin('tenants', 'tenants.id', 'instances.tenant_id')
+    .select([
+      'instances.id',
+      'instances.name',
+      'instances.phone_region',
+      'instances.public_intake',
+      'tenants.id as tenant_id',
+      'tenants.name as tenant_name',
+    ])
+    .where('tenants.name', '=', tenantName)
+    .where('instances.name', '=', instanceName)
+    .executeTakeFirst();
+}
+
+export async function setPublicIntake(
+  db: Kysely<DB>,
+  tenantId: string,
+  instanceName: string,
+  value: boolean | number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('instances')
+    .set({ public_intake: value })
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', instanceName)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}

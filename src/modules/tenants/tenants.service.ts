@@ -1,8 +1,9 @@
 // Tenants (organisations) and their instances (isolated data spaces such as `live` and `sandbox`).
 import { randomUUID } from 'node:crypto';
 import { isSupportedCountry } from 'libphonenumber-js';
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../../db/database.ts';
-import { toIso } from '../../db/values.ts';
+import { toBool, toIso } from '../../db/values.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { KithError } from '../../platform/errors.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
@@ -30,6 +31,12 @@ const RESERVED_TENANT_NAMES = new Set([
 ]);
 // `admin` is the tenant-scoped admin prefix (/{tenant}/admin/…).
 const RESERVED_INSTANCE_NAMES = new Set(['admin']);
+
+/**
+ * How long a node trusts what it last read about an instance's public intake. Public requests would otherwise
+ * each cost a lookup; a change made elsewhere (the CLI, another node) takes effect within this time.
+ */
+export const INTAKE_CACHE_MS = 5_000;
 
 export interface Tenant {
   id: string;
@@ -77,6 +84,11 @@ function checkName(kind: 'tenant' | 'instance', name: string, reserved: Set<stri
 }
 
 export class TenantsService {
+  /** `tenant/instance` → the scope when intake is on (undefined otherwise) and until when that holds. */
+  private readonly intake = new LRUCache<string, { scope: InstanceScope | undefined; until: number }>({
+    max: 10_000,
+  });
+
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
@@ -151,5 +163,41 @@ export class TenantsService {
   async listInstances(tenantId: string): Promise<Instance[]> {
     const rows = await repo.listInstances(this.database.db, tenantId);
     return rows.map(toInstance);
+  }
+
+  /** Opens or closes an instance's public contact intake (what seed 003 marks public). Closed at first. */
+  async setPublicIntake(tenantName: string, instanceName: string, on: boolean): Promise<void> {
+    const tenant = await this.getTenant(tenantName);
+    if (!(await repo.setPublicIntake(this.database.db, tenant.id, instanceName, this.database.bool(on)))) {
+      throw new KithError('NOT_FOUND', {
+        message: `Instance "${instanceName}" does not exist in tenant "${tenantName}"`,
+        details: { tenant: tenantName, name: instanceName },
+      });
+    }
+    this.intake.delete(`${tenantName}/${instanceName}`);
+  }
+
+  /**
+   * The scope of an instance whose public intake is open, or undefined (closed, or no such instance). Answers
+   * from this node's copy for INTAKE_CACHE_MS, timed by the injected clock.
+   */
+  async publicIntakeScope(tenantName: string, instanceName: string): Promise<InstanceScope | undefined> {
+    const key = `${tenantName}/${instanceName}`;
+    const now = this.clock.now().getTime();
+    const cached = this.intake.get(key);
+    if (cached && cached.until > now) return cached.scope;
+    const row = await repo.findInstanceByNames(this.database.db, tenantName, instanceName);
+    const scope: InstanceScope | undefined =
+      row && toBool(row.public_intake)
+        ? {
+            tenantId: row.tenant_id,
+            tenant: row.tenant_name,
+            instanceId: row.id,
+            instance: row.name,
+            phoneRegion: row.phone_region,
+          }
+        : undefined;
+    this.intake.set(key, { scope, until: now + INTAKE_CACHE_MS });
+    return scope;
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomName, startKith, type Kith } from '../../../test/harness.ts';
 import { securitySuite } from '../../../test/security-suite.ts';
+import { INTAKE_CACHE_MS, TenantsService } from './tenants.service.ts';
 
 let kith: Kith;
 beforeAll(async () => {
@@ -86,6 +87,48 @@ describe('tenants and instances', () => {
     expect((await kith.request('GET', `/${tenant.name}/live`, { token: reader.token })).status).toBe(200);
     const none = await tenant.addClient({ policy: { name: 'nothing', grants: [] } });
     expect((await kith.request('GET', `/${tenant.name}/live`, { token: none.token })).status).toBe(403);
+  });
+});
+
+describe('public contact intake', () => {
+  it('is closed by default, opens and closes per instance, and names an unknown instance', async () => {
+    const { tenants } = kith.services;
+    const tenant = await kith.newTenant();
+    expect(await tenants.publicIntakeScope(tenant.name, 'live')).toBeUndefined();
+    await tenants.setPublicIntake(tenant.name, 'live', true);
+    const scope = await tenants.publicIntakeScope(tenant.name, 'live');
+    const live = (await tenants.listInstances((await tenants.getTenant(tenant.name)).id)).find(
+      (i) => i.name === 'live',
+    );
+    expect(scope).toEqual({
+      tenantId: live!.tenantId,
+      tenant: tenant.name,
+      instanceId: live!.id,
+      instance: 'live',
+      phoneRegion: 'US',
+    });
+    expect(await tenants.publicIntakeScope(tenant.name, 'sandbox')).toBeUndefined();
+    await tenants.setPublicIntake(tenant.name, 'live', false);
+    expect(await tenants.publicIntakeScope(tenant.name, 'live')).toBeUndefined();
+    await expect(tenants.setPublicIntake(tenant.name, 'nosuch', true)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(tenants.setPublicIntake(randomName(), 'live', true)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(await tenants.publicIntakeScope(randomName(), 'live')).toBeUndefined();
+  });
+
+  it("trusts this node's copy for INTAKE_CACHE_MS of the clock", async () => {
+    const tenant = await kith.newTenant();
+    const elsewhere = new TenantsService(kith.database, kith.clock);
+    expect(await kith.services.tenants.publicIntakeScope(tenant.name, 'live')).toBeUndefined();
+    await elsewhere.setPublicIntake(tenant.name, 'live', true);
+    expect(await kith.services.tenants.publicIntakeScope(tenant.name, 'live')).toBeUndefined();
+    kith.clock.advance(INTAKE_CACHE_MS - 1000);
+    expect(await kith.services.tenants.publicIntakeScope(tenant.name, 'live')).toBeUndefined();
+    kith.clock.advance(1001);
+    expect(await kith.services.tenants.publicIntakeScope(tenant.name, 'live')).toBeDefined();
   });
 });
 

@@ -64,7 +64,7 @@ export function instanceScope(principal: Principal, instance: string, url: strin
 }
 
 /** The scope of the client's default instance: the first granted, unless an administrator chose another. */
-function defaultScope(principal: Principal, url: string): InstanceScope {
+export function defaultScope(principal: Principal, url: string): InstanceScope {
   const first = principal.instances.keys().next();
   if (first.done) throw denied(principal, url);
   return instanceScope(principal, first.value, url);

@@ -2,9 +2,9 @@
 // and, on instance routes, the instance scope every repository call takes first.
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/authenticator.ts';
-import type { RoutePermission } from '../auth/policies.ts';
+import type { Permission, RoutePermission } from '../auth/policies.ts';
 import { KithError } from '../errors.ts';
-import type { WriteContext } from '../writes.ts';
+import type { Actor, WriteContext } from '../writes.ts';
 
 /** The instance a request works in. Every repository function takes this first. */
 export interface InstanceScope {
@@ -62,12 +62,41 @@ export function scopeOf(request: FastifyRequest): InstanceScope {
   return request.ctx.scope;
 }
 
+/** Whom anonymous callers (public contact intake) act as: audit rows say ANONYMOUS. No client has its id. */
+export const ANONYMOUS_ACTOR: Actor = { id: 'anonymous', name: 'ANONYMOUS' };
+
+/** An anonymous caller allowed `permissions` in one instance, for a route's `anonymous` resolver. */
+export function anonymousCaller(scope: InstanceScope, permissions: ReadonlySet<Permission>): Anonymous {
+  return {
+    scope,
+    principal: {
+      clientId: ANONYMOUS_ACTOR.id,
+      clientKey: ANONYMOUS_ACTOR.id,
+      clientName: ANONYMOUS_ACTOR.name,
+      tenantId: scope.tenantId,
+      tenantName: scope.tenant,
+      policy: 'anonymous',
+      permissions,
+      instances: new Map([[scope.instance, { id: scope.instanceId, phoneRegion: scope.phoneRegion }]]),
+      companies: undefined,
+      // No token: nothing expires.
+      tokenExpiresAt: new Date(8.64e15),
+    },
+  };
+}
+
+export function isAnonymous(principal: Principal): boolean {
+  return principal.clientId === ANONYMOUS_ACTOR.id;
+}
+
+/** The actor a principal writes as, in Welkin's form (`API_CLIENT:<name>`), or the anonymous actor. */
+export function actorOf(principal: Principal): Actor {
+  return isAnonymous(principal)
+    ? ANONYMOUS_ACTOR
+    : { id: principal.clientId, name: `API_CLIENT:${principal.clientName}` };
+}
+
 /** Who is writing, where, under which request: what the service layer's write path needs. */
 export function writeContextOf(request: FastifyRequest): WriteContext {
-  const principal = principalOf(request);
-  return {
-    scope: scopeOf(request),
-    actor: { id: principal.clientId, name: `API_CLIENT:${principal.clientName}` },
-    requestId: request.id,
-  };
+  return { scope: scopeOf(request), actor: actorOf(principalOf(request)), requestId: request.id };
 }

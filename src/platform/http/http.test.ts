@@ -127,6 +127,15 @@ describe('HTTP conventions', () => {
         headers: { origin: 'https://app.example' },
       });
       expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      // A browser may read the headers a client needs: request id, ETag, and the rate-limit state.
+      expect(allowed.headers.get('access-control-expose-headers')?.split(', ')).toEqual([
+        'x-request-id',
+        'etag',
+        'retry-after',
+        'ratelimit-limit',
+        'ratelimit-remaining',
+        'ratelimit-reset',
+      ]);
       const other = await withCors.request('GET', '/health', { headers: { origin: 'https://evil.example' } });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
     } finally {

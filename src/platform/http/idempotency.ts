@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../../db/errors.ts';
 import { toIso } from '../../db/values.ts';
 import type { Clock } from '../clock.ts';
 import { KithError } from '../errors.ts';
+import { isAnonymous } from './context.ts';
 
 const RETENTION_MS = 24 * 60 * 60 * 1000;
 /** A claim this old without a response belongs to a request that died; a retry may take it over. */
@@ -78,9 +79,9 @@ export function createIdempotency(database: Database, clock: Clock) {
       request.idempotencyKey = undefined;
       const key = request.headers['idempotency-key'];
       const principal = request.ctx.principal;
-      if (key === undefined || !principal || (request.method !== 'POST' && request.method !== 'PATCH')) {
-        return undefined;
-      }
+      // Anonymous callers share one identity, so one caller's key could replay another's answer: not for them.
+      const keyed = key !== undefined && principal !== undefined && !isAnonymous(principal);
+      if (!keyed || (request.method !== 'POST' && request.method !== 'PATCH')) return undefined;
       if (typeof key !== 'string' || !KEY.test(key)) {
         throw new KithError('VALIDATION_ERROR', {
           message: 'Idempotency-Key must be 1 to 255 printable ASCII characters',
