@@ -2,9 +2,10 @@
 // already passed the access hook (src/platform/http/authorize.ts) before the upgrade; these functions serve the
 // other paths: a token sent in the first message, a refreshed token, and the periodic re-check of open sockets.
 import type { Authenticator, Principal } from '../../platform/auth/authenticator.ts';
-import { denied, instanceScope } from '../../platform/http/authorize.ts';
+import { defaultScope, denied, instanceScope } from '../../platform/http/authorize.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
-import { EVENT_TYPES, READ_PERMISSION, type EventType } from '../events/events.schemas.ts';
+import { READ_PERMISSION, type EventType } from '../events/events.schemas.ts';
+import { FEED_VIEW, type StreamView } from './realtime.subscription.ts';
 
 export interface Access {
   principal: Principal;
@@ -14,15 +15,16 @@ export interface Access {
 }
 
 export interface StreamTarget {
-  tenant: string;
-  instance: string;
+  /** Absent on a face's bare path: the client's own tenant and default instance (fixed once a token names them). */
+  tenant?: string;
+  instance?: string;
   /** The request path, named in a 403's details as HTTP does. */
   url: string;
 }
 
 /** The event types a client may see: those of the resources its policy lets it read (as the change feed). */
-export function readableTypes(principal: Principal): EventType[] {
-  return EVENT_TYPES.filter((t) =>
+export function readableTypes(principal: Principal, view: StreamView = FEED_VIEW): EventType[] {
+  return view.types.filter((t) =>
     principal.permissions.has(READ_PERMISSION[t.split('.')[0] as keyof typeof READ_PERMISSION]),
   );
 }
@@ -35,15 +37,25 @@ export async function resolveAccess(
   authenticator: Authenticator,
   authorization: string,
   target: StreamTarget,
+  view: StreamView = FEED_VIEW,
 ): Promise<Access> {
   const principal = await authenticator.authenticate(authorization);
-  if (target.tenant !== principal.tenantName) throw denied(principal, target.url);
-  const access = { principal, authorization, scope: instanceScope(principal, target.instance, target.url) };
-  requireReadable(access, target.url);
+  if (target.tenant !== undefined && target.tenant !== principal.tenantName)
+    throw denied(principal, target.url);
+  const scope =
+    target.instance === undefined
+      ? defaultScope(principal, target.url)
+      : instanceScope(principal, target.instance, target.url);
+  const access = { principal, authorization, scope };
+  requireReadable(access, target.url, view);
   return access;
 }
 
-/** A client that may read none of the resources events are about gets the change feed's 403 here too. */
-export function requireReadable(access: Pick<Access, 'principal'>, url: string): void {
-  if (readableTypes(access.principal).length === 0) throw denied(access.principal, url);
+/** A client that may read none of the resources the stream's events are about gets the change feed's 403. */
+export function requireReadable(
+  access: Pick<Access, 'principal'>,
+  url: string,
+  view: StreamView = FEED_VIEW,
+): void {
+  if (readableTypes(access.principal, view).length === 0) throw denied(access.principal, url);
 }

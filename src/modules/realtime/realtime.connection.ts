@@ -11,7 +11,15 @@ import type { InstanceScope } from '../../platform/http/context.ts';
 import type { Event, EventType } from '../events/events.schemas.ts';
 import { readableTypes, resolveAccess, type Access, type StreamTarget } from './realtime.access.ts';
 import { CLOSE, parseClientMessage, type ServerMessage, type SubscribeMessage } from './realtime.schemas.ts';
-import { eventMessage, matches, type Delivery, type Subscription } from './realtime.subscription.ts';
+import {
+  encodedFor,
+  encodeEvent,
+  eventMessage,
+  matches,
+  type Delivery,
+  type StreamView,
+  type Subscription,
+} from './realtime.subscription.ts';
 
 export interface StreamLimits {
   heartbeatMs: number;
@@ -66,8 +74,9 @@ export class Connection {
   constructor(
     private readonly socket: WebSocket,
     private readonly hub: StreamHub,
-    private readonly target: StreamTarget,
+    private target: StreamTarget,
     private readonly log: FastifyBaseLogger,
+    private readonly view: StreamView,
   ) {
     socket.on('message', (data, isBinary) => this.receive(data, isBinary));
     socket.on('pong', () => {
@@ -112,6 +121,8 @@ export class Connection {
     }
     this.access = access;
     this.channel = channel;
+    // A bare path's default instance is fixed now: later token checks hold the stream to it.
+    this.target = { ...this.target, tenant: access.scope.tenant, instance: access.scope.instance };
     this.state = 'open';
     this.send({
       type: 'ready',
@@ -247,7 +258,7 @@ export class Connection {
   /** The access of a token, or undefined after closing the socket with the reason it was refused. */
   private async checked(authorization: string): Promise<Access | undefined> {
     try {
-      return await resolveAccess(this.hub.authenticator, authorization, this.target);
+      return await resolveAccess(this.hub.authenticator, authorization, this.target, this.view);
     } catch (error) {
       if (!(error instanceof KithError)) throw error;
       this.sendError(error);
@@ -270,7 +281,7 @@ export class Connection {
       return false;
     }
     this.access = access;
-    const readable = readableTypes(access.principal);
+    const readable = readableTypes(access.principal, this.view);
     for (const sub of this.subscriptions.values()) {
       const types = (sub.requested ?? readable).filter((t) => readable.includes(t));
       if (types.length > 0) sub.types = new Set(types);
@@ -290,7 +301,13 @@ export class Connection {
       this.sendError(invalidFields([{ field: 'id', message: limit }]), message.id);
       return;
     }
-    const readable = readableTypes(principal);
+    const offered = message.types?.findIndex((t) => !this.view.types.includes(t as EventType)) ?? -1;
+    if (offered >= 0) {
+      const problem = { field: `types[${offered}]`, message: 'is not an event type of this stream' };
+      this.sendError(invalidFields([problem]), message.id);
+      return;
+    }
+    const readable = readableTypes(principal, this.view);
     if (message.types?.some((t) => !readable.includes(t as EventType))) {
       this.sendError(denied(principal, this.target.url), message.id);
       return;
@@ -347,7 +364,7 @@ export class Connection {
             return;
           if (!current()) return;
           sub.position = event.sequence;
-          if (matches(sub, event)) this.socket.send(eventMessage(sub, JSON.stringify(event)));
+          if (matches(sub, event)) this.socket.send(eventMessage(sub, encodeEvent(this.view, event)));
         }
         if (!page.hasMore && sub.position >= this.channel!.seq) {
           sub.live = true;
@@ -384,10 +401,11 @@ export class Connection {
       this.close(CLOSE.slowConsumer, 'slow consumer: send buffer over the limit');
       return false;
     }
-    let message = delivery.messages.get(sub.idJson);
+    const encoded = encodedFor(delivery, this.view);
+    let message = encoded.messages.get(sub.idJson);
     if (!message) {
-      message = Buffer.from(eventMessage(sub, delivery.json));
-      delivery.messages.set(sub.idJson, message);
+      message = Buffer.from(eventMessage(sub, encoded.json));
+      encoded.messages.set(sub.idJson, message);
     }
     this.socket.send(message, { binary: false });
     return true;

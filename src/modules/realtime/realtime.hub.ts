@@ -22,7 +22,7 @@ import {
   type StreamHub,
   type StreamLimits,
 } from './realtime.connection.ts';
-import type { Delivery } from './realtime.subscription.ts';
+import { FEED_VIEW, type Delivery, type StreamView } from './realtime.subscription.ts';
 import { findEventSequence, latestSequences } from './realtime.repository.ts';
 import { CLOSE } from './realtime.schemas.ts';
 
@@ -97,22 +97,38 @@ export class RealtimeHub implements StreamHub {
   };
 
   /** A socket whose token came in the Authorization header and passed the access hook before the upgrade. */
-  accept(socket: WebSocket, target: StreamTarget, access: Access, log: FastifyBaseLogger): void {
-    const connection = this.open(socket, target, log);
+  accept(
+    socket: WebSocket,
+    target: StreamTarget,
+    access: Access,
+    log: FastifyBaseLogger,
+    view: StreamView = FEED_VIEW,
+  ): void {
+    const connection = this.open(socket, target, log, view);
     connection?.start(access);
   }
 
   /** A socket (from a browser) that must send its token in its first message. */
-  acceptUnauthenticated(socket: WebSocket, target: StreamTarget, log: FastifyBaseLogger): void {
-    this.open(socket, target, log)?.awaitAuth();
+  acceptUnauthenticated(
+    socket: WebSocket,
+    target: StreamTarget,
+    log: FastifyBaseLogger,
+    view: StreamView = FEED_VIEW,
+  ): void {
+    this.open(socket, target, log, view)?.awaitAuth();
   }
 
-  private open(socket: WebSocket, target: StreamTarget, log: FastifyBaseLogger): Connection | undefined {
+  private open(
+    socket: WebSocket,
+    target: StreamTarget,
+    log: FastifyBaseLogger,
+    view: StreamView,
+  ): Connection | undefined {
     if (this.stopped) {
       socket.close(CLOSE.goingAway, 'server shutting down');
       return undefined;
     }
-    const connection = new Connection(socket, this, target, log);
+    const connection = new Connection(socket, this, target, log, view);
     this.connections.add(connection);
     return connection;
   }
@@ -204,6 +220,7 @@ export class RealtimeHub implements StreamHub {
             event,
             json: JSON.stringify(event),
             messages: new Map(),
+            views: new Map(),
           }));
           // Advance, then hand out, in one synchronous step: a subscription catching up compares its position
           // with channel.seq, and must never see the one without the other.

@@ -44,7 +44,7 @@ function createCheck(authenticator: Authenticator) {
       if (instance !== undefined) request.ctx.scope = instanceScope(principal, instance, request.url);
       else if (config.scope === 'default-instance') request.ctx.scope = defaultScope(principal, request.url);
     }
-    const principal = request.ctx.principal!;
+    const principal = request.ctx.principal;
     if (permission !== 'authenticated' && !principal.permissions.has(permission))
       throw denied(principal, request.url);
   };
