@@ -55,8 +55,8 @@ export async function createServices(deps: ServiceDeps): Promise<Services> {
     clock,
     clientCacheSeconds: config.clientCacheSeconds,
   });
-  const tenants = new TenantsService(database, clock);
   const audit = new AuditService({ database, clock });
+  const tenants = new TenantsService(database, clock, audit);
   const clients = new ClientsService({
     audit,
     database,

@@ -5,8 +5,8 @@ import type { Config } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { verifyChains, type ChainReport } from '../modules/audit/audit.verify.ts';
-import { TenantsService } from '../modules/tenants/tenants.service.ts';
-import { systemClock } from '../platform/clock.ts';
+import { findTenantByName } from '../modules/tenants/tenants.repository.ts';
+import { KithError } from '../platform/errors.ts';
 
 function describe(report: ChainReport): string {
   const name = report.tenant ?? (report.chain === 'system' ? '(system)' : `(chain ${report.chain})`);
@@ -29,7 +29,7 @@ export function registerAuditCommands(admin: Command, loadConfig: () => Config):
         const tenantId =
           opts.tenant === undefined
             ? undefined
-            : (await new TenantsService(database, systemClock).getTenant(opts.tenant)).id;
+            : ((await findTenantByName(database.db, opts.tenant))?.id ?? unknownTenant(opts.tenant));
         reports = await verifyChains(database.db, { tenantId });
       } finally {
         await database.close();
@@ -42,4 +42,8 @@ export function registerAuditCommands(admin: Command, loadConfig: () => Config):
       );
       if (broken.length > 0) process.exitCode = 1;
     });
+}
+
+function unknownTenant(name: string): never {
+  throw new KithError('NOT_FOUND', { message: `Tenant "${name}" does not exist`, details: { name } });
 }

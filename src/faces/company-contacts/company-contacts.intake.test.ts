@@ -176,7 +176,11 @@ describe('public contact intake', () => {
     await open();
     expect((await anonymous('POST', '', seedContact(null))).status).toBe(201);
     // Another node (or the CLI) closes it: this node trusts its copy for a few seconds, then looks again.
-    await new TenantsService(kith.database, kith.clock).setPublicIntake(tenant.name, 'live', false);
+    await new TenantsService(kith.database, kith.clock, kith.services.audit).setPublicIntake(
+      tenant.name,
+      'live',
+      false,
+    );
     expect((await anonymous('POST', '', seedContact(null))).status).toBe(201);
     kith.clock.advance(INTAKE_CACHE_MS + 1);
     expect((await anonymous('POST', '', seedContact(null))).status).toBe(401);

@@ -48,6 +48,23 @@ describe('audit: administrators’ changes', () => {
     expect(report).toMatchObject({ ok: true, problem: null });
   });
 
+  it('records creating the tenant and its instances, and opening and closing public intake', async () => {
+    const s = await workspace(kith, await kith.newTenant({ instances: ['live', 'sandbox'] }));
+    await kith.services.tenants.setPublicIntake(s.tenant.name, 'sandbox', true);
+    await kith.services.tenants.setPublicIntake(s.tenant.name, 'sandbox', false);
+    const rows = (await s.audit('?size=100')).data
+      .reverse()
+      .filter((r) => r.resourceType === 'tenant' || r.resourceType === 'instance');
+    expect(rows.map((r) => [r.action, r.resourceType, r.resourceId, r.instance, r.route])).toEqual([
+      ['created', 'tenant', s.tenant.name, null, 'kith admin tenant create'],
+      ['created', 'instance', 'live', 'live', 'kith admin instance create'],
+      ['created', 'instance', 'sandbox', 'sandbox', 'kith admin instance create'],
+      ['updated', 'instance', 'sandbox', 'sandbox', 'kith admin instance intake on'],
+      ['updated', 'instance', 'sandbox', 'sandbox', 'kith admin instance intake off'],
+    ]);
+    expect(rows.every((r) => r.subjectActor === 'SYSTEM' && r.method === 'CLI')).toBe(true);
+  });
+
   it('records nothing when the change is refused', async () => {
     const s = await workspace(kith);
     await expect(kith.services.clients.setEnabled(s.tenant.name, 'no-such-client', false)).rejects.toThrow(

@@ -21,16 +21,20 @@ beforeAll(async () => {
 });
 afterAll(async () => kith.close());
 
-/** A tenant whose chain holds its client's creation (row 1), `writes` contact creations and one read. */
+/**
+ * A tenant whose chain holds its set-up (`base` rows: the tenant, its instance and its client created), then
+ * `writes` contact creations and one read.
+ */
 async function chainOf(writes: number) {
   const s = await workspace(kith);
+  const tenantId = await s.tenantId();
+  const verify = async () => (await kith.services.audit.verify({ tenantId }))[0]!;
+  const base = (await verify()).rows;
   const ids: string[] = [];
   for (let i = 0; i < writes; i++) ids.push((await s.call('POST', '/contacts', { body: contact() })).body.id);
   await s.call('GET', `/contacts/${ids[0]}`);
   await kith.services.audit.flush();
-  const tenantId = await s.tenantId();
-  const verify = async () => (await kith.services.audit.verify({ tenantId }))[0]!;
-  return { ...s, ids, tenantId, verify };
+  return { ...s, ids, tenantId, verify, base };
 }
 
 describe('audit chain: hashing', () => {
@@ -39,8 +43,9 @@ describe('audit chain: hashing', () => {
     await c.call('GET', '/contacts?search=x&size=3', { headers: { 'user-agent': 'Bröwser "q" \\ ÿ' } });
     await kith.services.audit.flush();
     const rows = await walk(c.tenantId, kith.database.db, { after: 0, through: 100, limit: 100 });
-    expect(rows.map((r) => [r.resourceType, r.action])).toEqual([
-      ['api_client', 'created'],
+    const setUp = ['tenant', 'instance', 'api_client'];
+    expect(rows.slice(0, c.base).every((r) => setUp.includes(r.resourceType!))).toBe(true);
+    expect(rows.slice(c.base).map((r) => [r.resourceType, r.action])).toEqual([
       ['contact', 'created'],
       ['contact', 'created'],
       ['contact', 'read'],
@@ -50,8 +55,8 @@ describe('audit chain: hashing', () => {
       expect(canonicalRow(row)).toBe(canonicalRowByLibrary(row));
       expect(hashRow(row)).toBe(row.hash);
     }
-    expect(rows[4]!.query).toBe('{"search":"[redacted]","size":3}');
-    const exotic = { ...rows[1]!, userAgent: '✓ 😀 \u2028 \u0000 é', route: null, status: 0 };
+    expect(rows[c.base + 3]!.query).toBe('{"search":"[redacted]","size":3}');
+    const exotic = { ...rows[c.base]!, userAgent: '✓ 😀 \u2028 \u0000 é', route: null, status: 0 };
     expect(canonicalRow(exotic)).toBe(canonicalRowByLibrary(exotic));
   });
 });
@@ -70,41 +75,50 @@ describe('audit chain: tampering', () => {
 
   it('finds a changed row, even with its own hash recomputed', async () => {
     const c = await chainOf(4);
-    expect(await c.verify()).toMatchObject({ ok: true, rows: 6, problem: null, head: { seq: 6 } });
+    const last = c.base + 5;
+    expect(await c.verify()).toMatchObject({ ok: true, rows: last, problem: null, head: { seq: last } });
+    const first = c.base + 1;
     await tamper(
       kith,
-      sql`update audit_log set resource_id = ${c.ids[3]} where chain = ${c.tenantId} and seq = 2`,
+      sql`update audit_log set resource_id = ${c.ids[3]} where chain = ${c.tenantId} and seq = ${first}`,
     );
-    expect((await c.verify()).problem).toMatchObject({ kind: 'changed', seq: 2 });
+    expect((await c.verify()).problem).toMatchObject({ kind: 'changed', seq: first });
 
     // Rewriting the hash too only moves the break to the next row's link.
     const other = await chainOf(3);
-    const [row] = await walk(other.tenantId, kith.database.db, { after: 1, through: 2, limit: 1 });
+    const at = other.base + 1;
+    const [row] = await walk(other.tenantId, kith.database.db, { after: at - 1, through: at, limit: 1 });
     const forged = { ...row!, ip: '10.9.9.9' };
     await tamper(
       kith,
       sql`update audit_log set ip = ${forged.ip}, hash = ${hashRow(forged)} where id = ${row!.id}`,
     );
-    expect((await other.verify()).problem).toMatchObject({ kind: 'relinked', seq: 3 });
+    expect((await other.verify()).problem).toMatchObject({ kind: 'relinked', seq: at + 1 });
   });
 
   it('finds a deleted row, a deleted last row, and a row added past the head', async () => {
     const middle = await chainOf(3);
-    await tamper(kith, sql`delete from audit_log where chain = ${middle.tenantId} and seq = 2`);
-    expect((await middle.verify()).problem).toMatchObject({ kind: 'deleted', seq: 2 });
+    const gone = middle.base + 2;
+    await tamper(kith, sql`delete from audit_log where chain = ${middle.tenantId} and seq = ${gone}`);
+    expect((await middle.verify()).problem).toMatchObject({ kind: 'deleted', seq: gone });
 
     const tail = await chainOf(3);
-    await tamper(kith, sql`delete from audit_log where chain = ${tail.tenantId} and seq = 5`);
-    expect((await tail.verify()).problem).toMatchObject({ kind: 'deleted', seq: 5 });
+    const tailEnd = tail.base + 4;
+    await tamper(kith, sql`delete from audit_log where chain = ${tail.tenantId} and seq = ${tailEnd}`);
+    expect((await tail.verify()).problem).toMatchObject({ kind: 'deleted', seq: tailEnd });
 
     const added = await chainOf(2);
     await tamper(
       kith,
       sql`insert into audit_log (id, chain, seq, at, actor_type, action, prev_hash, hash)
-          select 'aud_forged', chain, 5, at, actor_type, action, hash, hash from audit_log
-          where chain = ${added.tenantId} and seq = 4`,
+          select 'aud_forged', chain, ${added.base + 4}, at, actor_type, action, hash, hash from audit_log
+          where chain = ${added.tenantId} and seq = ${added.base + 3}`,
     );
-    expect((await added.verify()).problem).toMatchObject({ kind: 'inserted', seq: 5, rowId: 'aud_forged' });
+    expect((await added.verify()).problem).toMatchObject({
+      kind: 'inserted',
+      seq: added.base + 4,
+      rowId: 'aud_forged',
+    });
   });
 
   it('`kith admin audit verify` reports a sound chain with exit 0 and a broken one with exit 1', async () => {
@@ -114,7 +128,10 @@ describe('audit chain: tampering', () => {
     const sound = await cli('--json');
     expect(sound.code, sound.stderr).toBe(0);
     const report = JSON.parse(sound.stdout) as { ok: boolean; chains: ChainReport[] };
-    expect(report).toMatchObject({ ok: true, chains: [{ tenant: c.tenant.name, rows: 4, ok: true }] });
+    expect(report).toMatchObject({
+      ok: true,
+      chains: [{ tenant: c.tenant.name, rows: c.base + 3, ok: true }],
+    });
 
     await tamper(kith, sql`update audit_log set action = 'read' where chain = ${c.tenantId} and seq = 1`);
     const broken = await cli();
@@ -126,15 +143,16 @@ describe('audit chain: tampering', () => {
 describe('audit chain: concurrent appenders', () => {
   it('concurrent writes and reads make one unbroken chain', async () => {
     const s = await workspace(kith);
+    const tenantId = await s.tenantId();
+    const verify = async () => (await kith.services.audit.verify({ tenantId }))[0]!;
+    const base = (await verify()).rows;
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         i % 3 === 0 ? s.call('GET', '/contacts') : s.call('POST', '/contacts', { body: contact() }),
       ),
     );
     await kith.services.audit.flush();
-    const [report] = await kith.services.audit.verify({ tenantId: await s.tenantId() });
-    // 30 requests and the client's creation.
-    expect(report).toMatchObject({ ok: true, rows: 31 });
+    expect(await verify()).toMatchObject({ ok: true, rows: base + 30 });
   });
 
   it.skipIf(!ON_POSTGRES)(
@@ -144,14 +162,16 @@ describe('audit chain: concurrent appenders', () => {
       try {
         const s = await workspace(kith);
         const token = await s.tenant.token();
+        const tenantId = await s.tenantId();
+        const base = (await kith.services.audit.verify({ tenantId }))[0]!.rows;
         const via = (node: Kith, i: number) =>
           i % 4 === 0
             ? node.request('GET', `${s.root}/contacts`, { token })
             : node.request('POST', `${s.root}/contacts`, { token, body: contact() });
         await Promise.all(Array.from({ length: 40 }, (_, i) => via(i % 2 === 0 ? kith : other, i)));
         await Promise.all([kith.services.audit.flush(), other.services.audit.flush()]);
-        const [report] = await kith.services.audit.verify({ tenantId: await s.tenantId() });
-        expect(report).toMatchObject({ ok: true, rows: 41 });
+        const [report] = await kith.services.audit.verify({ tenantId });
+        expect(report).toMatchObject({ ok: true, rows: base + 40 });
       } finally {
         await other.close();
       }

@@ -8,6 +8,7 @@ import type { Clock } from '../../platform/clock.ts';
 import { KithError } from '../../platform/errors.ts';
 import { isUniqueViolation } from '../../db/errors.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import * as repo from './tenants.repository.ts';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -92,13 +93,24 @@ export class TenantsService {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
+    /** Records each administrator's change in the audit log, inside the transaction that makes it. */
+    private readonly audit: Pick<AuditService, 'recordAdmin'>,
   ) {}
 
   async createTenant(name: string): Promise<Tenant> {
     checkName('tenant', name, RESERVED_TENANT_NAMES);
     const tenant = { id: randomUUID(), name, created_at: this.clock.now().toISOString() };
     try {
-      await repo.insertTenant(this.database.db, tenant);
+      await this.database.db.transaction().execute(async (tx) => {
+        await repo.insertTenant(tx, tenant);
+        await this.audit.recordAdmin(tx, {
+          tenantId: tenant.id,
+          action: 'created',
+          resource: 'tenant',
+          id: name,
+          command: 'kith admin tenant create',
+        });
+      });
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new KithError('CONFLICT', { message: `Tenant "${name}" already exists`, details: { name } });
@@ -141,7 +153,18 @@ export class TenantsService {
       phone_region: phoneRegion,
     };
     try {
-      await repo.insertInstance(this.database.db, row);
+      await this.database.db.transaction().execute(async (tx) => {
+        await repo.insertInstance(tx, row);
+        await this.audit.recordAdmin(tx, {
+          tenantId: tenant.id,
+          instanceId: row.id,
+          instance: name,
+          action: 'created',
+          resource: 'instance',
+          id: name,
+          command: 'kith admin instance create',
+        });
+      });
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new KithError('CONFLICT', {
@@ -168,12 +191,22 @@ export class TenantsService {
   /** Opens or closes an instance's public contact intake (what seed 003 marks public). Closed at first. */
   async setPublicIntake(tenantName: string, instanceName: string, on: boolean): Promise<void> {
     const tenant = await this.getTenant(tenantName);
-    if (!(await repo.setPublicIntake(this.database.db, tenant.id, instanceName, this.database.bool(on)))) {
-      throw new KithError('NOT_FOUND', {
-        message: `Instance "${instanceName}" does not exist in tenant "${tenantName}"`,
-        details: { tenant: tenantName, name: instanceName },
+    await this.database.db.transaction().execute(async (tx) => {
+      if (!(await repo.setPublicIntake(tx, tenant.id, instanceName, this.database.bool(on)))) {
+        throw new KithError('NOT_FOUND', {
+          message: `Instance "${instanceName}" does not exist in tenant "${tenantName}"`,
+          details: { tenant: tenantName, name: instanceName },
+        });
+      }
+      await this.audit.recordAdmin(tx, {
+        tenantId: tenant.id,
+        instance: instanceName,
+        action: 'updated',
+        resource: 'instance',
+        id: instanceName,
+        command: `kith admin instance intake ${on ? 'on' : 'off'}`,
       });
-    }
+    });
     this.intake.delete(`${tenantName}/${instanceName}`);
   }
 

@@ -121,7 +121,7 @@ describe('public contact intake', () => {
 
   it("trusts this node's copy for INTAKE_CACHE_MS of the clock", async () => {
     const tenant = await kith.newTenant();
-    const elsewhere = new TenantsService(kith.database, kith.clock);
+    const elsewhere = new TenantsService(kith.database, kith.clock, kith.services.audit);
     expect(await kith.services.tenants.publicIntakeScope(tenant.name, 'live')).toBeUndefined();
     await elsewhere.setPublicIntake(tenant.name, 'live', true);
     expect(await kith.services.tenants.publicIntakeScope(tenant.name, 'live')).toBeUndefined();
