@@ -3,6 +3,7 @@
 // other paths: a token sent in the first message, a refreshed token, and the periodic re-check of open sockets.
 import type { Authenticator, Principal } from '../../platform/auth/authenticator.ts';
 import { defaultScope, denied, instanceScope } from '../../platform/http/authorize.ts';
+import type { StreamOrigin } from './realtime.audit.ts';
 import type { InstanceScope } from '../../platform/http/context.ts';
 import { READ_PERMISSION, type EventType } from '../events/events.schemas.ts';
 import { FEED_VIEW, type StreamView } from './realtime.subscription.ts';
@@ -20,6 +21,8 @@ export interface StreamTarget {
   instance?: string;
   /** The request path, named in a 403's details as HTTP does. */
   url: string;
+  /** Where the upgrade request came from, for the stream's audit rows. */
+  origin: StreamOrigin;
 }
 
 /** The event types a client may see: those of the resources its policy lets it read (as the change feed). */

@@ -54,6 +54,9 @@ export interface StreamHub {
   release(connection: Connection, clientId: string | undefined, channel: Channel | undefined): void;
   readAfter(scope: InstanceScope, seq: number): Promise<Page>;
   resumePoint(scope: InstanceScope, lastEventId: string | number): Promise<number>;
+  /** Audits a stream that opened (like a list) and a token the stream refused (like an HTTP refusal). */
+  recordOpened(target: StreamTarget, access: Access): void;
+  recordRefused(target: StreamTarget, error: KithError): void;
 }
 
 /** Client messages waiting to be handled; past this the client is flooding. */
@@ -124,6 +127,7 @@ export class Connection {
     // A bare path's default instance is fixed now: later token checks hold the stream to it.
     this.target = { ...this.target, tenant: access.scope.tenant, instance: access.scope.instance };
     this.state = 'open';
+    this.hub.recordOpened(this.target, access);
     this.send({
       type: 'ready',
       tenant: access.scope.tenant,
@@ -261,6 +265,7 @@ export class Connection {
       return await resolveAccess(this.hub.authenticator, authorization, this.target, this.view);
     } catch (error) {
       if (!(error instanceof KithError)) throw error;
+      this.hub.recordRefused(this.target, error);
       this.sendError(error);
       this.close(error.status === 403 ? CLOSE.forbidden : CLOSE.unauthenticated, error.code);
       return undefined;

@@ -25,6 +25,8 @@ import {
 import { FEED_VIEW, type Delivery, type StreamView } from './realtime.subscription.ts';
 import { findEventSequence, latestSequences } from './realtime.repository.ts';
 import { CLOSE } from './realtime.schemas.ts';
+import { streamOpened, streamRefused } from './realtime.audit.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 
 /** Events read per query, by a channel or by a subscription catching up. */
 const PAGE_SIZE = 200;
@@ -36,6 +38,7 @@ export interface HubDeps {
   events: EventsService;
   authenticator: Authenticator;
   clock: Clock;
+  audit: Pick<AuditService, 'enqueue'>;
   notifier: EventNotifier;
   log: FastifyBaseLogger;
   limits: StreamLimits;
@@ -95,6 +98,14 @@ export class RealtimeHub implements StreamHub {
     this.wake(ctx.scope.instanceId);
     this.deps.notifier.announce(ctx.scope.instanceId);
   };
+
+  recordOpened(target: StreamTarget, access: Access): void {
+    this.deps.audit.enqueue(streamOpened(target, access, this.deps.clock.now().toISOString()));
+  }
+
+  recordRefused(target: StreamTarget, error: KithError): void {
+    this.deps.audit.enqueue(streamRefused(target, error, this.deps.clock.now().toISOString()));
+  }
 
   /** A socket whose token came in the Authorization header and passed the access hook before the upgrade. */
   accept(

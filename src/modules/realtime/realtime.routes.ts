@@ -66,6 +66,13 @@ function targetOf(request: FastifyRequest): StreamTarget {
     tenant: tenant ?? scope?.tenant,
     instance: instance ?? scope?.instance,
     url: request.url.split('?', 1)[0]!,
+    origin: {
+      method: request.method,
+      route: request.routeOptions.url ?? null,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? null,
+      requestId: request.id,
+    },
   };
 }
 
@@ -87,6 +94,7 @@ export async function realtimeRoutes(
     events: services.events,
     authenticator: services.authenticator,
     clock: services.clock,
+    audit: services.audit,
     notifier: createEventNotifier(services.database, config.databaseUrl),
     log: app.log,
     limits: {

@@ -237,6 +237,32 @@ describe('realtime stream', () => {
     expect((await rude.closed).code).toBe(4401);
   });
 
+  it('audits each stream opened, like a list, and each token the stream refused', async () => {
+    const s = await setup();
+    const path = `${s.root}/events/ws`;
+    const byHeader = await StreamClient.open(kith, path, s.token);
+    const byMessage = await StreamClient.open(kith, path, undefined, s.token);
+    const forged = (await StreamClient.connect(kith, path)) as StreamClient;
+    forged.send({ type: 'auth', token: 'a.b.c' });
+    await forged.closed;
+    byHeader.close();
+    byMessage.close();
+    await kith.services.audit.flush();
+    const audit = await kith.request<{ data: Array<Record<string, unknown>> }>(
+      'GET',
+      `/${s.tenant.name}/admin/audit-data?resourceType=event&size=100`,
+      { token: s.token },
+    );
+    const rows = audit.body.data.map((r) => [r.action, r.subjectActor, r.status, r.instance, r.route]);
+    expect(rows.sort()).toEqual(
+      [
+        ['denied', 'ANONYMOUS', 401, 'live', '/:tenant/:instance/events/ws'],
+        ['listed', 'API_CLIENT', 101, 'live', '/:tenant/:instance/events/ws'],
+        ['listed', 'API_CLIENT', 101, 'live', '/:tenant/:instance/events/ws'],
+      ].sort(),
+    );
+  });
+
   it('refuses an upgrade with a bad token as HTTP does, and a plain GET with 426', async () => {
     const s = await setup();
     const path = `${s.root}/events/ws`;
