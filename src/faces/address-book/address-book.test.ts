@@ -37,7 +37,7 @@ const errorOf = (body: unknown) => (body as ErrorBody).error;
 describe('POST /contacts', () => {
   it('creates the seed’s example with every body field and answers 201 with the full contact in {data}', async () => {
     const book = await addressBook(kith);
-    const res = await book.create({
+    const body = {
       ...ANA,
       addresses: [
         {
@@ -53,29 +53,13 @@ describe('POST /contacts', () => {
       avatar_path: '/var/lib/kith/avatars/ana.png',
       custom_fields: { tier: 'gold', score: 7 },
       source: 'import',
-    });
+    };
+    const res = await book.create(body);
     expect(res.status, res.text).toBe(201);
     expect(Object.keys(res.body)).toEqual(['data']);
     const { data } = res.body;
     expect(Object.keys(data).sort()).toEqual(CONTACT_KEYS);
-    expect(data).toMatchObject({
-      ...ANA,
-      addresses: [
-        {
-          street: 'Calle Mayor 1',
-          city: 'Madrid',
-          state: 'MD',
-          postal_code: '28013',
-          country: 'ES',
-          label: 'work',
-        },
-      ],
-      notes: 'Met at the partner summit',
-      avatar_path: '/var/lib/kith/avatars/ana.png',
-      custom_fields: { tier: 'gold', score: 7 },
-      source: 'import',
-      deleted_at: null,
-    });
+    expect(data).toMatchObject({ ...body, deleted_at: null });
     expect(data.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(data.created_at).toBe(data.updated_at);
     expect(res.headers.get('etag')).toBe('"1"');
