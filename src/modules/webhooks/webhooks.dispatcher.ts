@@ -109,6 +109,8 @@ export class WebhookDispatcher {
   /** Instances with enabled endpoints (refreshed every poll), so a commit elsewhere costs nothing. */
   private watched: Set<string> | undefined;
   private lastPurge = 0;
+  /** Whether events may have arrived since the last fan-out (a commit here, a poll, a batch left over). */
+  private eventsPending = true;
   private log: Log = { warn: () => undefined };
 
   constructor(
@@ -121,7 +123,7 @@ export class WebhookDispatcher {
   ) {
     this.batchSize = deps.options.batchSize ?? 50;
     this.leaseMs = deps.options.leaseMs ?? 60_000;
-    this.coalesceMs = deps.options.coalesceMs ?? 20;
+    this.coalesceMs = deps.options.coalesceMs ?? 50;
   }
 
   /** Runs passes in the background until stop(). */
@@ -130,6 +132,7 @@ export class WebhookDispatcher {
     this.stopped = false;
     this.timer = setInterval(() => {
       this.watched = undefined;
+      this.eventsPending = true;
       this.wake();
     }, this.deps.options.pollMs);
     this.timer.unref();
@@ -157,12 +160,16 @@ export class WebhookDispatcher {
 
   /** After a local commit: look for work now, if anyone listens to this instance. */
   notify(instanceId: string): void {
-    if (this.watched === undefined || this.watched.has(instanceId)) this.wakeSoon();
+    if (this.watched === undefined || this.watched.has(instanceId)) {
+      this.eventsPending = true;
+      this.wakeSoon();
+    }
   }
 
   /** An endpoint was created or enabled here: its instance is watched from now on. */
   watch(instanceId: string): void {
     this.watched?.add(instanceId);
+    this.eventsPending = true;
     this.wake();
   }
 
@@ -216,7 +223,11 @@ export class WebhookDispatcher {
   /** Returns whether more work is waiting. Sends run in the background; their results are recorded next pass. */
   private async pass(): Promise<boolean> {
     await this.flush();
-    const { more } = await this.fanOut();
+    // Only after a commit, a poll or a full batch: a pass woken by finished sends has no new events to fan out.
+    const fanOut = this.eventsPending;
+    this.eventsPending = false;
+    const { more } = fanOut ? await this.fanOut() : { more: false };
+    if (more) this.eventsPending = true;
     const capacity = this.batchSize - this.inFlight.size;
     if (capacity <= 0) return more;
     const claimed = await this.claim(capacity);
