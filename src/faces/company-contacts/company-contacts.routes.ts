@@ -82,6 +82,7 @@ export async function companyContactsRoutes(app: KithApp, { services }: { servic
           permission: 'contacts:read',
           audit: { action: 'list', resource: 'contact' },
           scope,
+          companyLimited: true,
           renderError,
         },
         schema: {
@@ -114,6 +115,7 @@ export async function companyContactsRoutes(app: KithApp, { services }: { servic
           audit: { action: 'read', resource: 'contact' },
           scope,
           anonymous,
+          companyLimited: true,
           renderError,
         },
         schema: {
@@ -134,7 +136,7 @@ export async function companyContactsRoutes(app: KithApp, { services }: { servic
       path,
       {
         onRequest: limitCreate,
-        config: { permission: 'contacts:create', scope, anonymous, renderError },
+        config: { permission: 'contacts:create', scope, anonymous, companyLimited: true, renderError },
         schema: {
           tags: TAGS,
           summary: 'Create a contact',
@@ -155,7 +157,7 @@ export async function companyContactsRoutes(app: KithApp, { services }: { servic
       `${path}/:id`,
       {
         onRequest: limitOther,
-        config: { permission: 'contacts:update', scope, anonymous, renderError },
+        config: { permission: 'contacts:update', scope, anonymous, companyLimited: true, renderError },
         schema: {
           tags: TAGS,
           summary: 'Update a contact (only the fields sent)',
@@ -182,7 +184,7 @@ export async function companyContactsRoutes(app: KithApp, { services }: { servic
       `${path}/:id`,
       {
         onRequest: limitOther,
-        config: { permission: 'contacts:delete', scope, renderError },
+        config: { permission: 'contacts:delete', scope, companyLimited: true, renderError },
         schema: {
           tags: TAGS,
           summary: 'Delete a contact permanently',

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKith, type Kith } from '../../../test/harness.ts';
 import { securitySuite, type SecuredRoute } from '../../../test/security-suite.ts';
+import { StreamClient, type Refusal } from '../../modules/realtime/realtime.testing.ts';
 import type { Permission } from '../../platform/auth/policies.ts';
 import {
   expectDetail,
@@ -95,6 +96,34 @@ describe('security policies limited to chosen companies', () => {
     }
     expect((await limited.call('PATCH', `/${inAcme.id}`, { body: { designation: 'CEO' } })).status).toBe(200);
     expect((await limited.call('DELETE', `/${inAcme.id}`)).status).toBe(204);
+  });
+
+  it('is refused by every other API, so the limit cannot be stepped around', async () => {
+    const { admin, acme, inGlobex } = await limitedToAcme();
+    // Every permission, so each refusal below is the company limit's.
+    const limited = await admin.tenant.addClient({
+      policy: { name: 'acme-everything', grants: [{ resource: '*', actions: ['*'] }], companies: [acme] },
+    });
+    const root = `/${admin.tenant.name}/live`;
+    const as = { token: limited.token };
+    expect((await kith.request('GET', `${root}/contacts-api/contacts?company_id=${acme}`, as)).status).toBe(
+      200,
+    );
+    for (const path of [
+      `${root}/contacts`,
+      `${root}/contacts/${inGlobex.id}`,
+      `${root}/api/v1/contacts`,
+      `/api/v1/contacts/${inGlobex.id}`,
+      `${root}/changes`,
+      `${root}/companies`,
+    ]) {
+      expect((await kith.request('GET', path, as)).status, path).toBe(403);
+    }
+    const upgrade = await StreamClient.connect(kith, `${root}/events/ws`, limited.token);
+    expect((upgrade as Refusal).status).toBe(403);
+    const browser = (await StreamClient.connect(kith, `${root}/events/ws`)) as StreamClient;
+    browser.send({ type: 'auth', token: limited.token });
+    expect(await browser.closed).toEqual({ code: 4403, reason: 'ACCESS_FOR_API_CLIENT_RESTRICTED' });
   });
 
   it('creates contacts only in its companies and cannot move one out of them', async () => {

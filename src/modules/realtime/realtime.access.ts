@@ -45,6 +45,8 @@ export async function resolveAccess(
   const principal = await authenticator.authenticate(authorization);
   if (target.tenant !== undefined && target.tenant !== principal.tenantName)
     throw denied(principal, target.url);
+  // The stream would show every company's contacts: not for a client limited to some (as the access hook).
+  if (principal.companies) throw denied(principal, target.url);
   const scope =
     target.instance === undefined
       ? defaultScope(principal, target.url)

@@ -47,6 +47,7 @@ function createCheck(authenticator: Authenticator) {
     const principal = request.ctx.principal;
     if (permission !== 'authenticated' && !principal.permissions.has(permission))
       throw denied(principal, request.url);
+    if (principal.companies && !config.companyLimited) throw denied(principal, request.url);
   };
 }
 

@@ -45,6 +45,11 @@ declare module 'fastify' {
      * (public contact intake); otherwise such a request gets the usual 401.
      */
     anonymous?: (request: FastifyRequest) => Promise<Anonymous | undefined>;
+    /**
+     * The route applies a security policy's company limit itself (the company-contacts face). Every other route
+     * refuses a company-limited client, so the limit cannot be stepped around through another API.
+     */
+    companyLimited?: true;
     /** Renders this route's errors in its API's own shape (a compatibility face); Welkin's array otherwise. */
     renderError?: (error: KithError, now: Date) => unknown;
   }
