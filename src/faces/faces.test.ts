@@ -169,3 +169,18 @@ describe('one contact, three APIs', () => {
     expect((await api.directory('GET', '?includeDeleted=true')).data).toEqual([]);
   });
 });
+
+describe('the bare paths', () => {
+  it('are reserved: no tenant can take the first segment of a face’s bare path', async () => {
+    const bare = kith.app.kithRoutes
+      .map((r) => r.url)
+      .filter((url) => !url.startsWith('/:') && /\/contacts|\/api\/v1/.test(url));
+    const prefixes = [...new Set(bare.map((url) => url.split('/')[1]!))];
+    expect(prefixes.sort()).toEqual(['api', 'contacts']);
+    for (const name of prefixes) {
+      await expect(kith.services.tenants.createTenant(name), name).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+      });
+    }
+  });
+});
