@@ -2,11 +2,11 @@
 // command: the report goes to stdout as usual and the exit code is 1, so scripts and monitors can act on it.
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
-import { openDatabase } from '../db/database.ts';
+import { openDatabase, type Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { verifyChains, type ChainReport } from '../modules/audit/audit.verify.ts';
 import { findTenantByName } from '../modules/tenants/tenants.repository.ts';
-import { KithError } from '../platform/errors.ts';
+import { tenantNotFound } from '../modules/tenants/tenants.service.ts';
 
 function describe(report: ChainReport): string {
   const name = report.tenant ?? (report.chain === 'system' ? '(system)' : `(chain ${report.chain})`);
@@ -26,10 +26,7 @@ export function registerAuditCommands(admin: Command, loadConfig: () => Config):
       let reports: ChainReport[];
       try {
         await migrate(database);
-        const tenantId =
-          opts.tenant === undefined
-            ? undefined
-            : ((await findTenantByName(database.db, opts.tenant))?.id ?? unknownTenant(opts.tenant));
+        const tenantId = opts.tenant === undefined ? undefined : await tenantIdOf(database, opts.tenant);
         reports = await verifyChains(database.db, { tenantId });
       } finally {
         await database.close();
@@ -44,6 +41,8 @@ export function registerAuditCommands(admin: Command, loadConfig: () => Config):
     });
 }
 
-function unknownTenant(name: string): never {
-  throw new KithError('NOT_FOUND', { message: `Tenant "${name}" does not exist`, details: { name } });
+async function tenantIdOf(database: Database, name: string): Promise<string> {
+  const tenant = await findTenantByName(database.db, name);
+  if (!tenant) throw tenantNotFound(name);
+  return tenant.id;
 }

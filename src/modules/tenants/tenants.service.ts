@@ -84,6 +84,10 @@ function checkName(kind: 'tenant' | 'instance', name: string, reserved: Set<stri
   }
 }
 
+export function tenantNotFound(name: string): KithError {
+  return new KithError('NOT_FOUND', { message: `Tenant "${name}" does not exist`, details: { name } });
+}
+
 export class TenantsService {
   /** `tenant/instance` → the scope when intake is on (undefined otherwise) and until when that holds. */
   private readonly intake = new LRUCache<string, { scope: InstanceScope | undefined; until: number }>({
@@ -122,8 +126,7 @@ export class TenantsService {
 
   async getTenant(name: string): Promise<Tenant> {
     const row = await repo.findTenantByName(this.database.db, name);
-    if (!row)
-      throw new KithError('NOT_FOUND', { message: `Tenant "${name}" does not exist`, details: { name } });
+    if (!row) throw tenantNotFound(name);
     return { id: row.id, name: row.name, createdAt: toIso(row.created_at) };
   }
 

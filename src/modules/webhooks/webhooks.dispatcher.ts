@@ -76,6 +76,31 @@ export function pendingDelivery(
   };
 }
 
+/** The secrets a delivery is signed with: the current one, and the previous one while its grace period lasts. */
+export function signingSecrets(
+  endpoint: {
+    secret: string;
+    previous_secret: string | null;
+    previous_secret_expires_at: Date | string | null;
+  },
+  at: string,
+): string[] {
+  const { secret, previous_secret: previous, previous_secret_expires_at: expires } = endpoint;
+  return previous !== null && expires !== null && toIso(expires) > at ? [secret, previous] : [secret];
+}
+
+/** An attempt's outcome as the delivery log stores it. */
+export function attemptOutcome(result: SendResult) {
+  return {
+    attempted_at: result.sentAt,
+    status: result.status,
+    http_status: result.httpStatus,
+    duration_ms: result.durationMs,
+    error: result.error,
+    response: result.response,
+  };
+}
+
 /** The body of a delivery: the event exactly as the change feed shows it. */
 function eventOf(row: queue.ClaimedRow): Event {
   return {
@@ -278,9 +303,11 @@ export class WebhookDispatcher {
    */
   private async fanOut(): Promise<{ queued: number; more: boolean }> {
     const { database } = this.deps;
-    const byInstance = new Map<string, Array<queue.EndpointBehind>>();
+    const byInstance = new Map<string, queue.EndpointBehind[]>();
     for (const endpoint of await queue.endpointsBehind(database.db)) {
-      byInstance.set(endpoint.instance_id, [...(byInstance.get(endpoint.instance_id) ?? []), endpoint]);
+      const list = byInstance.get(endpoint.instance_id);
+      if (list) list.push(endpoint);
+      else byInstance.set(endpoint.instance_id, [endpoint]);
     }
     let queued = 0;
     let more = false;
@@ -354,11 +381,7 @@ export class WebhookDispatcher {
         result: { status: 'FAILED', httpStatus: null, durationMs: 0, error, response: null, sentAt },
       };
     }
-    const previousValid =
-      claim.previous_secret !== null &&
-      claim.previous_secret_expires_at !== null &&
-      toIso(claim.previous_secret_expires_at) > sentAt;
-    const secrets = previousValid ? [claim.secret, claim.previous_secret!] : [claim.secret];
+    const secrets = signingSecrets(claim, sentAt);
     const body = JSON.stringify(eventOf(claim));
     return { claim, result: await sender.send({ url: claim.url, secrets }, claim.event_id, body) };
   }
@@ -388,12 +411,7 @@ export class WebhookDispatcher {
           event_type: claim.type ?? 'unknown',
           origin: claim.origin,
           attempt: claim.attempts + 1,
-          attempted_at: result.sentAt,
-          status: result.status,
-          http_status: result.httpStatus,
-          duration_ms: result.durationMs,
-          error: result.error,
-          response: result.response,
+          ...attemptOutcome(result),
         })),
       );
       const delivered = settled.filter((s) => s.result.status === 'DELIVERED').map((s) => s.claim.id);

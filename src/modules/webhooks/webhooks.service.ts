@@ -9,7 +9,13 @@ import type { InstanceScope } from '../../platform/http/context.ts';
 import type { PageRequest } from '../../platform/http/pagination.ts';
 import type { WriteContext } from '../../platform/writes.ts';
 import type { Event } from '../events/events.schemas.ts';
-import { newId, pendingDelivery, WebhookDispatcher } from './webhooks.dispatcher.ts';
+import {
+  attemptOutcome,
+  newId,
+  pendingDelivery,
+  signingSecrets,
+  WebhookDispatcher,
+} from './webhooks.dispatcher.ts';
 import * as queue from './webhooks.queue.ts';
 import * as repo from './webhooks.repository.ts';
 import type {
@@ -272,11 +278,7 @@ export class WebhooksService {
       requestId: ctx.requestId,
       data: { webhookId: endpoint.id, message: 'A test event sent on request' },
     };
-    const previousValid =
-      endpoint.previous_secret !== null &&
-      endpoint.previous_secret_expires_at !== null &&
-      toIso(endpoint.previous_secret_expires_at) > now;
-    const secrets = previousValid ? [endpoint.secret, endpoint.previous_secret!] : [endpoint.secret];
+    const secrets = signingSecrets(endpoint, now);
     const result = await sender.send({ url: endpoint.url, secrets }, event.id, JSON.stringify(event));
     await repo.insertAttempts(database.db, [
       {
@@ -290,12 +292,7 @@ export class WebhooksService {
         event_type: event.type,
         origin: 'test',
         attempt: 1,
-        attempted_at: result.sentAt,
-        status: result.status,
-        http_status: result.httpStatus,
-        duration_ms: result.durationMs,
-        error: result.error,
-        response: result.response,
+        ...attemptOutcome(result),
       },
     ]);
     const { status, httpStatus, durationMs, error } = result;
