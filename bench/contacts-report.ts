@@ -1,5 +1,6 @@
 // Measuring one contacts workload with autocannon (each request taken from the workload's rotation), and the
 // markdown of a run: figures, ratios to the raw baseline measured in the same run, and the issue's targets.
+import path from 'node:path';
 import autocannon from 'autocannon';
 import type { ServerChild } from './children.ts';
 import { toSample, type Sample } from './report.ts';
@@ -10,6 +11,8 @@ export interface Settings {
   duration: number;
   warmup: number;
   connections: number;
+  /** Write a V8 CPU profile of each workload (Kith and raw) here; profiling slows the servers. */
+  profileDir?: string;
 }
 
 export interface RunFacts {
@@ -80,11 +83,18 @@ export async function measure(
     await run(options(settings.warmup));
     await drain(server, databaseBusy);
   }
-  const before = await server.ask({ type: 'cpu' });
+  const profile = settings.profileDir !== undefined;
+  const before = await server.ask({ type: profile ? 'profile-start' : 'cpu' });
   const clientBefore = process.cpuUsage();
   const result = await run(options(settings.duration));
   const client = process.cpuUsage(clientBefore);
-  const cpu = (await server.ask({ type: 'cpu' })).cpuMicros - before.cpuMicros;
+  const after = profile
+    ? await server.ask({
+        type: 'profile-stop',
+        file: path.join(settings.profileDir!, `${w.name}.cpuprofile`),
+      })
+    : await server.ask({ type: 'cpu' });
+  const cpu = after.cpuMicros - before.cpuMicros;
   // The backlog's CPU is not in the figures: it is work for requests that got no answer in time.
   return { ...toSample(w, 1, result, cpu, client), backlogSeconds: await drain(server, databaseBusy) };
 }

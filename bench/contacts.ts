@@ -40,7 +40,8 @@ const USAGE = `Usage: npm run bench:contacts -- [options]
   --workloads a,b            only these Kith workloads (their baselines always run)
   --postgres-url URL         server for the throwaway database (default ${DEFAULT_POSTGRES_URL})
   --plans-only               capture and explain the list/search SQL, measure nothing
-  --keep                     keep the throwaway database (its manifest path is printed)`;
+  --keep                     keep the throwaway database (its manifest path is printed)
+  --cpu-prof                 write a V8 CPU profile of each workload to bench/results/ (skews the ratios)`;
 
 const { values: args } = parseArgs({
   options: {
@@ -56,6 +57,7 @@ const { values: args } = parseArgs({
     'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_URL },
     'plans-only': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -240,9 +242,12 @@ async function main(): Promise<void> {
           )
         ).rows[0]!.n > 0
       : false;
+  const profileDir = args['cpu-prof'] ? path.join(resultsDir, `${stamp}-profiles`) : undefined;
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const samples: ContactSample[] = [];
   for (const w of workloads) {
-    const sampleOf = await measure(w, w.server === 'raw' ? raw : kith, context, settings, databaseBusy);
+    const server = w.server === 'raw' ? raw : kith;
+    const sampleOf = await measure(w, server, context, { ...settings, profileDir }, databaseBusy);
     progress(
       `${w.name}: ${Math.round(sampleOf.reqPerSec)} req/s, p50 ${sampleOf.p50} ms, p99 ${sampleOf.p99} ms, ` +
         `statuses ${JSON.stringify(sampleOf.statusCodes)}, backlog worked off in ${sampleOf.backlogSeconds.toFixed(1)} s`,

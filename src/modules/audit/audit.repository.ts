@@ -1,7 +1,7 @@
 // SQL for the audit log and its chain heads. The log is tenant-level: functions take the chain (the tenant's id)
 // first, where other repositories take the instance scope.
 import type { Selectable } from 'kysely';
-import type { Db } from '../../db/database.ts';
+import type { Db, Engine } from '../../db/database.ts';
 import type { AuditLogTable } from '../../db/schema.ts';
 import { toIso } from '../../db/values.ts';
 import type { PageRequest } from '../../platform/http/pagination.ts';
@@ -31,18 +31,37 @@ export async function reserve(chain: string, db: Db, count: number) {
   return { lastSeq: Number(row.last_seq), lastHash: row.last_hash };
 }
 
-export async function append(chain: string, db: Db, rows: readonly ChainedRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+/**
+ * Inserts the reserved rows and moves the chain head's hash to the last one. On PostgreSQL the last chunk and the
+ * head share one statement: appends run while the head's lock is held, until commit, and every statement is a
+ * round trip to the server.
+ */
+export async function append(
+  chain: string,
+  db: Db,
+  engine: Engine,
+  rows: readonly ChainedRow[],
+): Promise<void> {
+  const lastChunk = Math.floor((rows.length - 1) / INSERT_CHUNK) * INSERT_CHUNK;
+  for (let i = 0; i < lastChunk; i += INSERT_CHUNK) {
     await db
       .insertInto('audit_log')
       .values(rows.slice(i, i + INSERT_CHUNK).map(toDbRow))
       .execute();
   }
-  await db
-    .updateTable('audit_chains')
-    .set({ last_hash: rows.at(-1)!.hash })
-    .where('chain', '=', chain)
-    .execute();
+  const last = rows.slice(lastChunk).map(toDbRow);
+  const lastHash = rows.at(-1)!.hash;
+  if (engine === 'postgres') {
+    await db
+      .with('appended', (q) => q.insertInto('audit_log').values(last))
+      .updateTable('audit_chains')
+      .set({ last_hash: lastHash })
+      .where('chain', '=', chain)
+      .execute();
+    return;
+  }
+  await db.insertInto('audit_log').values(last).execute();
+  await db.updateTable('audit_chains').set({ last_hash: lastHash }).where('chain', '=', chain).execute();
 }
 
 export async function findHead(chain: string, db: Db) {

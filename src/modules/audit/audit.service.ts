@@ -257,7 +257,7 @@ export class AuditService {
       head,
       entries.map((entry) => ({ id: newId(), entry })),
     );
-    await repo.append(chain, db, rows);
+    await repo.append(chain, db, this.deps.database.engine, rows);
   }
 
   /** Groups entries by chain, resolving the tenant names of anonymous requests (unknown ones: system chain). */

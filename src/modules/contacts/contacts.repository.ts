@@ -49,24 +49,35 @@ export async function insertContact(
   terms: string[],
 ): Promise<ContactRow> {
   const { now, ...values } = row;
+  const contact = {
+    ...values,
+    instance_id: scope.instanceId,
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+    version: 1,
+  };
+  if (engine === 'postgres') {
+    // The row and its tags in one statement: on PostgreSQL every statement is a round trip to the server (SQLite
+    // runs in process). The tags' foreign key is checked at the end of the statement, when the contact is in.
+    const taggedInsert =
+      tags.length === 0
+        ? db
+        : db.with('tagged', (q) => q.insertInto('contact_tags').values(tagRows(scope, row.id, tags)));
+    return taggedInsert
+      .insertInto('contacts')
+      .values({ ...contact, search: searchColumn(engine, terms) })
+      .returning(RETURNED)
+      .executeTakeFirstOrThrow();
+  }
   const inserted = await db
     .insertInto('contacts')
-    .values({
-      ...values,
-      instance_id: scope.instanceId,
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-      version: 1,
-      ...(engine === 'postgres' ? { search: searchColumn(engine, terms) } : {}),
-    })
-    .returning([...RETURNED, ...(engine === 'sqlite' ? (['seq'] as const) : [])])
+    .values(contact)
+    .returning([...RETURNED, 'seq'])
     .executeTakeFirstOrThrow();
   // A new contact has no tags to replace.
   if (tags.length > 0) await insertTags(scope, db, row.id, tags);
-  if (engine === 'sqlite') {
-    await indexContact(db, engine, { seq: inserted.seq, instanceId: scope.instanceId }, terms);
-  }
+  await indexContact(db, engine, { seq: inserted.seq, instanceId: scope.instanceId }, terms);
   return withoutSeq(inserted);
 }
 
@@ -171,9 +182,12 @@ async function replaceTags(scope: InstanceScope, db: Db, contactId: string, tags
 async function insertTags(scope: InstanceScope, db: Db, contactId: string, tags: string[]) {
   await db
     .insertInto('contact_tags')
-    .values(tags.map((tag) => ({ contact_id: contactId, instance_id: scope.instanceId, tag })))
+    .values(tagRows(scope, contactId, tags))
     .execute();
 }
+
+const tagRows = (scope: InstanceScope, contactId: string, tags: string[]) =>
+  tags.map((tag) => ({ contact_id: contactId, instance_id: scope.instanceId, tag }));
 
 export function findContact(
   scope: InstanceScope,

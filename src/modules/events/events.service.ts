@@ -44,14 +44,12 @@ export class EventsService {
   /** The outbox recorder: one event per change, numbered in the instance's sequence. */
   readonly record = async (tx: WriteTx, changes: readonly Change[]): Promise<void> => {
     const { scope, actor, requestId } = tx.ctx;
-    const last = await repo.allocateSequence(scope, tx.db, changes.length);
-    const first = last - changes.length + 1;
-    await repo.insertEvents(
+    await repo.appendEvents(
       scope,
       tx.db,
-      changes.map((change, i) => ({
+      this.deps.database.engine,
+      changes.map((change) => ({
         id: `evt_${randomUUID().replace(/-/g, '')}`,
-        seq: first + i,
         type: eventType(change),
         resource_type: change.resource,
         resource_id: change.id,
