@@ -11,6 +11,7 @@ import { contact } from '../../../test/factories.ts';
 import { canonicalRow, canonicalRowByLibrary, hashRow } from './audit.chain.ts';
 import { tamper, workspace } from './audit.fixtures.ts';
 import { walk } from './audit.repository.ts';
+import { blankEntry } from './audit.service.ts';
 import type { ChainReport } from './audit.verify.ts';
 
 const ON_POSTGRES = Boolean(inject('databaseUrl'));
@@ -153,6 +154,23 @@ describe('audit chain: concurrent appenders', () => {
     );
     await kith.services.audit.flush();
     expect(await verify()).toMatchObject({ ok: true, rows: base + 30 });
+  });
+
+  it('appends a batch larger than one INSERT statement as one unbroken run', async () => {
+    const s = await workspace(kith);
+    const tenantId = await s.tenantId();
+    const verify = async () => (await kith.services.audit.verify({ tenantId }))[0]!;
+    const base = (await verify()).rows;
+    // 250 rows: the buffer's batch size (200) flushes as two INSERTs of 100, the last sharing its statement with
+    // the chain head on PostgreSQL; the other 50 follow.
+    const at = new Date().toISOString();
+    for (let i = 0; i < 250; i++) {
+      kith.services.audit.enqueue({ ...blankEntry(at), tenantId, action: 'read', resourceId: `r${i}` });
+    }
+    await kith.services.audit.flush();
+    expect(await verify()).toMatchObject({ ok: true, rows: base + 250 });
+    const rows = await walk(tenantId, kith.database.db, { after: base, through: base + 250, limit: 300 });
+    expect(rows.map((r) => r.resourceId)).toEqual(Array.from({ length: 250 }, (_, i) => `r${i}`));
   });
 
   it.skipIf(!ON_POSTGRES)(
