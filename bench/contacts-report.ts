@@ -83,17 +83,16 @@ export async function measure(
     await run(options(settings.warmup));
     await drain(server, databaseBusy);
   }
-  const profile = settings.profileDir !== undefined;
-  const before = await server.ask({ type: profile ? 'profile-start' : 'cpu' });
+  const { profileDir } = settings;
+  const before = await server.ask({ type: profileDir ? 'profile-start' : 'cpu' });
   const clientBefore = process.cpuUsage();
   const result = await run(options(settings.duration));
   const client = process.cpuUsage(clientBefore);
-  const after = profile
-    ? await server.ask({
-        type: 'profile-stop',
-        file: path.join(settings.profileDir!, `${w.name}.cpuprofile`),
-      })
-    : await server.ask({ type: 'cpu' });
+  const after = await server.ask(
+    profileDir
+      ? { type: 'profile-stop', file: path.join(profileDir, `${w.name}.cpuprofile`) }
+      : { type: 'cpu' },
+  );
   const cpu = after.cpuMicros - before.cpuMicros;
   // The backlog's CPU is not in the figures: it is work for requests that got no answer in time.
   return { ...toSample(w, 1, result, cpu, client), backlogSeconds: await drain(server, databaseBusy) };
